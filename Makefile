@@ -1,0 +1,58 @@
+# The two commands of the README: `make demo` and `make test`.
+# Both start from a fresh Debian/Ubuntu machine with Python >= 3.11.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+PYTHON ?= python3
+VENV := $(CURDIR)/.venv
+BIN := $(VENV)/bin
+COLLECTIONS := $(CURDIR)/.build/collections
+LINK := $(COLLECTIONS)/ansible_collections/rackops/baremetal
+# Ironic's venv for tests lives outside the checkout: the `ironic` service
+# account must be able to read it wherever the checkout is.
+export RACKOPS_TEST_VENV ?= /var/tmp/rackops-test/ironic-venv
+export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+export PATH := $(BIN):$(PATH)
+
+.PHONY: demo test deps unit sanity lint integration molecule changelog clean
+
+deps: $(VENV)/.installed $(LINK)
+
+$(VENV)/.installed: requirements.txt test-requirements.txt scripts/host-deps.sh
+	scripts/host-deps.sh
+	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python >= 3.11 is needed, found " + sys.version.split()[0])'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt -r test-requirements.txt
+	touch $@
+
+$(LINK):
+	mkdir -p $(dir $(LINK))
+	ln -sfn $(CURDIR) $(LINK)
+
+demo: deps
+	ansible-playbook playbooks/demo.yml
+
+test: unit sanity lint integration molecule changelog
+	@echo "make test: all passed"
+
+unit: deps
+	cd $(LINK) && pytest -q tests/unit
+
+sanity: deps
+	scripts/ansible-test-offline.sh sanity --python $$($(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])') --color no
+
+lint: deps
+	ansible-lint --offline --profile production
+
+integration: deps
+	cd $(LINK) && pytest -q -p no:cacheprovider tests/integration
+
+molecule: deps
+	cd roles/ironic && molecule test --all
+
+changelog: deps
+	antsibull-changelog lint
+
+clean:
+	rm -rf .build tests/output

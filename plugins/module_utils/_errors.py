@@ -1,0 +1,102 @@
+# Copyright: rackops.baremetal contributors
+# Apache License 2.0 (see LICENSE)
+"""One error translation and one retry policy for every Ironic call.
+
+Private to rackops.baremetal (the leading underscore).
+
+Ironic answers HTTP 409 (node locked by another operation) and 503 (conductor
+busy, concurrent action limit) in normal operation. We retry those with a
+bounded back-off and *record* every retry, so a task that succeeded after
+waiting for a lock says so instead of hiding it.
+"""
+
+from __future__ import annotations
+
+import time
+
+RETRYABLE_STATUS_CODES = (409, 503)
+
+
+class BaremetalError(Exception):
+    """An Ironic operation failed; carries what the operator needs to act."""
+
+    def __init__(self, operation, message, node=None, status_code=None, last_error=None):
+        self.operation = operation
+        self.node = node
+        self.status_code = status_code
+        self.last_error = last_error
+        self.detail = message
+        super().__init__(self.describe())
+
+    def describe(self):
+        target = ' node %s' % self.node if self.node else ''
+        text = 'Failed to %s%s' % (self.operation, target)
+        if self.status_code:
+            text += ' (HTTP %s)' % self.status_code
+        text += ': %s' % self.detail
+        if self.last_error:
+            text += ". Ironic's last_error: %s" % self.last_error
+        return text
+
+    def as_result(self):
+        return dict(msg=self.describe(), operation=self.operation, node=self.node,
+                    status_code=self.status_code, last_error=self.last_error)
+
+
+def status_code_of(exc):
+    """HTTP status of an openstacksdk/keystoneauth exception, if it has one."""
+    for attr in ('status_code', 'http_status'):
+        code = getattr(exc, attr, None)
+        if isinstance(code, int):
+            return code
+    response = getattr(exc, 'response', None)
+    code = getattr(response, 'status_code', None)
+    return code if isinstance(code, int) else None
+
+
+def message_of(exc):
+    """The most useful one-line text of an SDK exception.
+
+    openstacksdk puts Ironic's faultstring in ``details``; its ``str()`` adds
+    the URL and request id, which help less than the reason does.
+    """
+    details = getattr(exc, 'details', None)
+    if details:
+        return str(details).strip()
+    text = str(exc).strip()
+    return text or exc.__class__.__name__
+
+
+def retry_delay(attempt, base=0.5, ceiling=8.0):
+    """Exponential back-off: 0.5, 1, 2, 4, 8, 8 ... seconds."""
+    return min(ceiling, base * (2 ** attempt))
+
+
+def call_with_retries(fn, operation, node=None, retries=5, retry_log=None,
+                      sleep=time.sleep, is_sdk_error=None):
+    """Call ``fn()``; retry 409/503; translate SDK errors to BaremetalError.
+
+    ``retry_log`` (a list) receives one dict per retry. ``is_sdk_error`` tells
+    which exceptions are the SDK's (anything else is a bug and propagates).
+    """
+    attempt = 0
+    while True:
+        try:
+            return fn()
+        except Exception as exc:  # pylint: disable=broad-except
+            if is_sdk_error is not None and not is_sdk_error(exc):
+                raise
+            code = status_code_of(exc)
+            if code in RETRYABLE_STATUS_CODES and attempt < retries:
+                delay = retry_delay(attempt)
+                if retry_log is not None:
+                    retry_log.append(dict(operation=operation, node=node, status_code=code,
+                                          attempt=attempt + 1, delay=delay,
+                                          msg=message_of(exc)))
+                sleep(delay)
+                attempt += 1
+                continue
+            detail = message_of(exc)
+            if code in RETRYABLE_STATUS_CODES:
+                detail += ' (gave up after %d retries)' % attempt
+            raise BaremetalError(operation, detail, node=node, status_code=code) from exc

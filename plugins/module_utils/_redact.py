@@ -1,0 +1,30 @@
+# Copyright: rackops.baremetal contributors
+# Apache License 2.0 (see LICENSE)
+"""Masking of secrets in what modules return.
+
+Private to rackops.baremetal (the leading underscore). Ironic already masks
+``*_password`` in driver_info; we mask again so no code path (an older Ironic,
+an OpenStack cloud with a different policy, instance_info with a config drive
+secret) can hand a secret to Ansible's output.
+"""
+
+from __future__ import annotations
+
+MASK = '******'
+
+_SECRET_WORDS = ('password', 'secret', 'token', 'passphrase', 'private_key', 'kg_key')
+
+
+def is_secret_key(key):
+    lowered = str(key).lower()
+    return any(word in lowered for word in _SECRET_WORDS)
+
+
+def redact(value):
+    """Return a copy of ``value`` with every secret-looking key masked."""
+    if isinstance(value, dict):
+        return {k: (MASK if is_secret_key(k) and v not in (None, '') else redact(v))
+                for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [redact(v) for v in value]
+    return value

@@ -1,5 +1,5 @@
 # Copyright: rackops.baremetal contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Documentation of the connection options.
 
 Paired one-to-one with AUTH_ARGUMENT_SPEC in module_utils/_connection.py:

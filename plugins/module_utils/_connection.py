@@ -1,5 +1,5 @@
 # Copyright: rackops.baremetal contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """One way to connect to Ironic.
 
 Private to rackops.baremetal (the leading underscore): no compatibility promise
@@ -93,7 +93,8 @@ def connect_kwargs(params):
     if auth_type in ('none', 'http_basic'):
         # Standalone Ironic: keystoneauth's endpoint plugins want it in auth,
         # openstacksdk's service lookup wants the override.
-        auth = {k: v for k, v in auth.items() if k in ('username', 'password')}
+        kept = ('username', 'password') if auth_type == 'http_basic' else ()
+        auth = {k: v for k, v in auth.items() if k in kept}
         auth['endpoint'] = endpoint
     if endpoint:
         common['baremetal_endpoint_override'] = endpoint

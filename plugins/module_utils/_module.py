@@ -1,5 +1,5 @@
 # Copyright: rackops.baremetal contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The shared base of every module that talks to Ironic.
 
 Private to rackops.baremetal (the leading underscore).
@@ -88,6 +88,16 @@ class IronicModule:
             except _SDK_ERRORS as exc:
                 self.fail('Failed to connect to Ironic: %s' % exc)
         return self._conn
+
+    @property
+    def baremetal(self):
+        """The baremetal proxy. Its first use asks Ironic for its API versions,
+        so an unreachable or misconfigured endpoint fails here, clearly."""
+        try:
+            return self.conn.baremetal
+        except _SDK_ERRORS as exc:
+            self.fail('Failed to reach Ironic: %s' % exc)
+        return None  # not reached: fail() exits
 
     def call(self, operation, fn, *args, node=None, **kwargs):
         """Run one Ironic call; fail the task with a clear message if it fails.

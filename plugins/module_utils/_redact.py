@@ -1,5 +1,5 @@
 # Copyright: rackops.baremetal contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Masking of secrets in what modules return.
 
 Private to rackops.baremetal (the leading underscore). Ironic already masks

@@ -1,6 +1,6 @@
 #!/usr/bin/python
 # Copyright: rackops.baremetal contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ description:
     C(provision_state), C(maintenance), C(driver_info).
   - Secrets in the returned fields (BMC passwords and the like) are always masked.
 author:
-  - rackops.baremetal developers
+  - rackops.baremetal developers (@rackops)
 extends_documentation_fragment:
   - rackops.baremetal.auth
   - rackops.baremetal._attributes
@@ -164,7 +164,7 @@ def main():
     )
     params = module.params
     fields = requested_fields(params['fields'])
-    baremetal = module.conn.baremetal
+    baremetal = module.baremetal
 
     if params['name']:
         node = module.call('read', baremetal.find_node, params['name'], node=params['name'],

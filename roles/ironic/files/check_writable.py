@@ -23,7 +23,7 @@ def problem(path):
 def main(argv):
     problems = []
     for arg in argv:
-        name, _, path = arg.partition('=')
+        name, path = arg.split('=', 1)
         reason = problem(path)
         if reason:
             problems.append('%s: %s cannot be created or written (%s).' % (name, path, reason))

@@ -22,8 +22,8 @@ def main(path, user, rounds, owner):
         with open(path, encoding='utf-8') as handle:
             lines = handle.read().splitlines()
     for line in lines:
-        name, _, hashed = line.partition(':')
-        if name == user and hashed and bcrypt.checkpw(password, hashed.encode()):
+        name, sep, hashed = line.partition(':')
+        if name == user and sep and hashed and bcrypt.checkpw(password, hashed.encode()):
             print('ok')
             return 0
     entry = '%s:%s' % (user, bcrypt.hashpw(password, bcrypt.gensalt(int(rounds))).decode())

@@ -1,0 +1,167 @@
+"""A real Ironic, installed by the collection's own `ironic` role, per test run.
+
+Everything lives in a temporary directory on loopback: its own config, state,
+logs, clouds.yaml and a free port. Only the virtual environment is shared
+(RACKOPS_TEST_VENV) so a second run does not reinstall Ironic.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from base64 import b64encode
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+VENV = os.environ.get('RACKOPS_TEST_VENV', '/var/tmp/rackops-test/ironic-venv')
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+def recap(output: str) -> dict:
+    """The PLAY RECAP counters of localhost."""
+    match = re.search(r'^localhost\s*:\s*(.*)$', output, re.M)
+    assert match, 'no PLAY RECAP in:\n' + output[-3000:]
+    return {k: int(v) for k, v in re.findall(r'(\w+)=(\d+)', match.group(1))}
+
+
+def run_playbook(playbook, extra_vars=None, *args, env=None, expect_ok=True):
+    cmd = ['ansible-playbook', str(playbook)]
+    if extra_vars:
+        cmd += ['-e', json.dumps(extra_vars)]
+    cmd += list(args)
+    full_env = dict(os.environ, ANSIBLE_NOCOLOR='1', ANSIBLE_FORCE_COLOR='0', **(env or {}))
+    proc = subprocess.run(cmd, cwd=ROOT, env=full_env, capture_output=True, text=True, check=False)
+    output = proc.stdout + proc.stderr
+    if expect_ok:
+        assert proc.returncode == 0, output[-6000:]
+    return proc.returncode, output
+
+
+@dataclass
+class Engine:
+    base: Path
+    port: int
+    vars: dict
+
+    @property
+    def endpoint(self) -> str:
+        return 'http://127.0.0.1:%d' % self.port
+
+    @property
+    def clouds_yaml(self) -> Path:
+        return Path(self.vars['ironic_clouds_yaml_path'])
+
+    @property
+    def ctl(self) -> str:
+        return self.vars['ironic_install_dir'] + '/bin/rackops-ironicctl'
+
+    @property
+    def password(self) -> str:
+        return (Path(self.vars['ironic_config_dir']) / 'api-password').read_text().strip()
+
+    @property
+    def env(self) -> dict:
+        return {'OS_CLIENT_CONFIG_FILE': str(self.clouds_yaml)}
+
+    def install(self, *args, **overrides):
+        """Run playbooks/install.yml with this engine's variables; its output."""
+        return run_playbook(ROOT / 'playbooks/install.yml', dict(self.vars, **overrides), *args)[1]
+
+    def request(self, path, password=None, user='admin'):
+        """(status, body) of a GET; password=None sends no credentials."""
+        req = urllib.request.Request(self.endpoint + path)
+        if password is not None:
+            token = b64encode(('%s:%s' % (user, password)).encode()).decode()
+            req.add_header('Authorization', 'Basic ' + token)
+        try:
+            with urllib.request.urlopen(req, timeout=10) as resp:
+                return resp.status, resp.read()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read()
+
+    def wait_api(self, timeout=60):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if self.request('/v1/nodes', self.password)[0] == 200:
+                    return time.monotonic()
+            except OSError:
+                pass
+            time.sleep(0.2)
+        raise AssertionError('Ironic API did not answer within %s s' % timeout)
+
+    def ctl_run(self, *args):
+        return subprocess.run([self.ctl, *args], capture_output=True, text=True, check=False)
+
+    def sdk(self):
+        import openstack  # the controller's openstacksdk, as the modules use it
+        os.environ['OS_CLIENT_CONFIG_FILE'] = str(self.clouds_yaml)
+        return openstack.connect(cloud=self.vars['ironic_cloud_name'])
+
+
+def engine_vars(base: Path, port: int) -> dict:
+    return {
+        'ironic_install_dir': str(base / 'opt'),
+        'ironic_venv_dir': VENV,
+        'ironic_config_dir': str(base / 'etc'),
+        'ironic_state_dir': str(base / 'state'),
+        'ironic_log_dir': str(base / 'log'),
+        'ironic_api_port': port,
+        'ironic_cli_link_dir': '',
+        'ironic_clouds_yaml_path': str(base / 'clouds.yaml'),
+        'ironic_cloud_name': 'rackops',
+        # cost 4 keeps the first authenticated request fast in tests
+        'ironic_htpasswd_bcrypt_rounds': 4,
+    }
+
+
+def make_base(prefix: str) -> Path:
+    base = Path(tempfile.mkdtemp(prefix=prefix))
+    base.chmod(0o755)  # the `ironic` account must reach its directories
+    return base
+
+
+@pytest.fixture(scope='session')
+def engine():
+    base = make_base('rackops-it-')
+    port = free_port()
+    eng = Engine(base=base, port=port, vars=engine_vars(base, port))
+    try:
+        eng.first_install_output = eng.install()
+        yield eng
+    finally:
+        run_playbook(ROOT / 'playbooks/install.yml',
+                     dict(eng.vars, ironic_state='absent', ironic_purge_data=True), expect_ok=False)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture
+def scratch_base():
+    """A throw-away directory tree for installs that are expected to fail."""
+    base = make_base('rackops-bad-')
+    yield base
+    ctl = base / 'opt/bin/rackops-ironicctl'
+    if ctl.exists():  # a test that failed to fail: do not leave anything running
+        subprocess.run([str(ctl), 'shutdown'], check=False, capture_output=True)
+    shutil.rmtree(base, ignore_errors=True)
+
+
+def load_yaml(path: Path):
+    return yaml.safe_load(path.read_text())

@@ -1,0 +1,66 @@
+"""Bad input: the role fails before starting anything and names the variable."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+from pathlib import Path
+
+from conftest import ROOT, engine_vars, free_port, run_playbook
+
+
+def install_expecting_failure(base: Path, **overrides):
+    variables = dict(engine_vars(base, overrides.pop('port', None) or free_port()), **overrides)
+    code, output = run_playbook(ROOT / 'playbooks/install.yml', variables, expect_ok=False)
+    assert code != 0, output[-3000:]
+    return output
+
+
+def assert_nothing_started(base: Path):
+    """No control script was installed, so no service was defined or started."""
+    assert not (base / 'opt/bin/rackops-ironicctl').exists()
+    procs = subprocess.run(['ps', '-eo', 'args'], capture_output=True, text=True, check=True).stdout
+    assert str(base) not in procs
+
+
+def test_unknown_database(scratch_base):
+    output = install_expecting_failure(scratch_base, ironic_database='oracle')
+    assert 'ironic_database' in output
+    assert 'oracle' in output
+    assert_nothing_started(scratch_base)
+
+
+def test_database_url_missing(scratch_base):
+    output = install_expecting_failure(scratch_base, ironic_database='postgresql')
+    assert 'ironic_database_url' in output
+    assert_nothing_started(scratch_base)
+
+
+def test_unwritable_state_dir(scratch_base):
+    blocker = scratch_base / 'a-file'
+    blocker.write_text('not a directory\n')
+    output = install_expecting_failure(scratch_base, ironic_state_dir=str(blocker / 'state'))
+    assert 'ironic_state_dir' in output
+    assert 'is not a directory' in output
+    assert_nothing_started(scratch_base)
+
+
+def test_port_already_taken(scratch_base):
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        output = install_expecting_failure(scratch_base, port=port)
+    assert 'ironic_api_port' in output
+    assert 'port %d is already in use' % port in output
+    assert_nothing_started(scratch_base)
+
+
+def test_missing_tls_key(scratch_base):
+    cert = scratch_base / 'cert.pem'
+    cert.write_text('-----BEGIN CERTIFICATE-----\n')
+    output = install_expecting_failure(scratch_base, ironic_tls_cert_file=str(cert),
+                                       ironic_tls_key_file=str(scratch_base / 'missing-key.pem'))
+    assert 'ironic_tls_key_file' in output
+    assert 'does not exist' in output
+    assert_nothing_started(scratch_base)

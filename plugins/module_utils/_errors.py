@@ -28,13 +28,13 @@ class BaremetalError(Exception):
         self.detail = message
         super().__init__(self.describe())
 
-    def describe(self):
+    def describe(self, with_last_error=True):
         target = ' node %s' % self.node if self.node else ''
         text = 'Failed to %s%s' % (self.operation, target)
         if self.status_code:
             text += ' (HTTP %s)' % self.status_code
         text += ': %s' % self.detail
-        if self.last_error:
+        if self.last_error and with_last_error:
             text += ". Ironic's last_error: %s" % self.last_error
         return text
 

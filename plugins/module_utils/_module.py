@@ -50,7 +50,11 @@ class IronicModule:
     """AnsibleModule + one Ironic connection + retries + error translation."""
 
     def __init__(self, argument_spec, supports_check_mode=True, mutually_exclusive=None,
-                 required_if=None, required_together=None, required_one_of=None):
+                 required_if=None, required_together=None, required_one_of=None,
+                 carries_secrets=False):
+        """``carries_secrets``: some parameters hold secrets the argument spec
+        cannot name (free-form node descriptions); the invocation is then not
+        written to the host's log, and add_secrets() masks them in results."""
         spec = dict(AUTH_ARGUMENT_SPEC)
         spec.update(argument_spec)
         self.ansible = AnsibleModule(
@@ -60,6 +64,7 @@ class IronicModule:
             required_together=AUTH_REQUIRED_TOGETHER + list(required_together or []),
             required_if=required_if,
             required_one_of=required_one_of,
+            no_log=carries_secrets,
         )
         if not HAS_OPENSTACKSDK:
             self.ansible.fail_json(msg=missing_required_lib('openstacksdk'),
@@ -127,6 +132,12 @@ class IronicModule:
             return self.conn.baremetal.get_node(node, fields=['last_error']).last_error
         except Exception:  # pylint: disable=broad-except
             return None
+
+    def add_secrets(self, values):
+        """Mask these values wherever they would appear in the task's result."""
+        for value in values:
+            if value not in (None, ''):
+                self.ansible.no_log_values.add(str(value))
 
     def fail(self, msg, **kwargs):
         kwargs.setdefault('retries', self.retries)

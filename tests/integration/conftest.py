@@ -35,10 +35,14 @@ def free_port() -> int:
 
 
 def recap(output: str) -> dict:
-    """The PLAY RECAP counters of localhost."""
-    match = re.search(r'^localhost\s*:\s*(.*)$', output, re.M)
-    assert match, 'no PLAY RECAP in:\n' + output[-3000:]
-    return {k: int(v) for k, v in re.findall(r'(\w+)=(\d+)', match.group(1))}
+    """The PLAY RECAP counters, summed over all hosts."""
+    assert 'PLAY RECAP' in output, 'no PLAY RECAP in:\n' + output[-3000:]
+    totals: dict = {}
+    for line in output.split('PLAY RECAP', 1)[1].splitlines():
+        if re.match(r'^\S+\s+:\s+ok=', line):
+            for key, value in re.findall(r'(\w+)=(\d+)', line):
+                totals[key] = totals.get(key, 0) + int(value)
+    return totals
 
 
 def run_playbook(playbook, extra_vars=None, *args, env=None, expect_ok=True):
@@ -129,6 +133,12 @@ def engine_vars(base: Path, port: int) -> dict:
         'ironic_cloud_name': 'rackops',
         # cost 4 keeps the first authenticated request fast in tests
         'ironic_htpasswd_bcrypt_rounds': 4,
+        'ironic_config_overrides': {
+            # fake power actions hold the node's lock for a moment: lets tests meet HTTP 409
+            'fake': {'power_delay': 2},
+            # an unreachable BMC fails in seconds, not a minute
+            'ipmi': {'command_retry_timeout': 6, 'min_command_interval': 1},
+        },
     }
 
 
@@ -165,3 +175,12 @@ def scratch_base():
 
 def load_yaml(path: Path):
     return yaml.safe_load(path.read_text())
+
+
+def write_inventory(path: Path, servers: dict, defaults: dict | None = None) -> Path:
+    """An inventory with group `baremetal`: {host: its `baremetal` variable}."""
+    group = {'hosts': {host: ({'baremetal': desc} if desc is not None else {}) for host, desc in servers.items()}}
+    if defaults:
+        group['vars'] = {'baremetal_defaults': defaults}
+    path.write_text(yaml.safe_dump({'all': {'children': {'baremetal': group}}}, sort_keys=False))
+    return path

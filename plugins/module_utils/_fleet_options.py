@@ -1,0 +1,37 @@
+# Copyright: rackops.baremetal contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Options every fleet module shares: concurrency, waiting, failure policy.
+
+Private to rackops.baremetal (the leading underscore). Paired one-to-one with
+doc_fragments/fleet.py: change both together.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.rackops.baremetal.plugins.module_utils._fleet import FAIL_ON
+
+FLEET_ARGUMENT_SPEC = dict(
+    concurrency=dict(type='int'),
+    timeout=dict(type='int', default=1800),
+    wait_interval=dict(type='float', default=2.0),
+    fail_on=dict(type='str', choices=list(FAIL_ON), default='any'),
+)
+
+# The `ironic` role writes this key into its clouds.yaml entry: 2 for SQLite
+# (one writer at a time), more for PostgreSQL/MariaDB.
+CLOUD_CONCURRENCY_KEY = 'rackops_concurrency'
+FALLBACK_CONCURRENCY = 4
+
+
+def fleet_concurrency(module):
+    """The task's concurrency: the option, else the engine's hint, else a safe default."""
+    if module.params.get('concurrency'):
+        return max(1, module.params['concurrency'])
+    try:
+        hint = module.conn.config.config.get(CLOUD_CONCURRENCY_KEY)
+    except AttributeError:
+        hint = None
+    try:
+        return max(1, int(hint))
+    except (TypeError, ValueError):
+        return FALLBACK_CONCURRENCY

@@ -1,0 +1,337 @@
+# Copyright: rackops.baremetal contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The inventory contract: one server's description, its schema and validation.
+
+Private to rackops.baremetal (the leading underscore).
+
+A server is described by a dict (the ``baremetal`` host variable, deep-merged
+over the group-level ``baremetal_defaults``; see docs/inventory.md). SCHEMA is
+the published, machine-readable form (docs/inventory.schema.json is generated
+from it); validate_fleet() enforces it for a whole fleet at once, adding the
+checks a schema cannot express (duplicates across hosts, what each driver
+needs, what the engine has enabled). to_ironic() turns a valid description
+into the fields Ironic stores.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import ipaddress
+import re
+import traceback
+
+try:
+    import jsonschema
+except ImportError:
+    HAS_JSONSCHEMA = False
+    JSONSCHEMA_IMPORT_ERROR = traceback.format_exc()
+else:
+    HAS_JSONSCHEMA = True
+    JSONSCHEMA_IMPORT_ERROR = None
+
+DRIVERS = ('ipmi', 'redfish', 'manual-management', 'fake-hardware')
+# What each driver cannot work without (keys of `bmc`).
+DRIVER_REQUIRES = {
+    'ipmi': ('address', 'username', 'password'),
+    'redfish': ('address', 'username', 'password'),
+    'manual-management': (),
+    'fake-hardware': (),
+}
+DRIVER_ALLOWS = {
+    'ipmi': {'driver', 'address', 'port', 'username', 'password', 'cipher_suite', 'priv_level'},
+    'redfish': {'driver', 'address', 'username', 'password', 'system_id', 'verify_ca'},
+    'manual-management': {'driver'},
+    'fake-hardware': {'driver'},
+}
+INTERFACE_KINDS = ('bios', 'boot', 'console', 'deploy', 'firmware', 'inspect', 'management',
+                   'network', 'power', 'raid', 'rescue', 'storage', 'vendor')
+MAC_PATTERN = r'^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$'
+CHECKSUM_PATTERN = r'^([0-9a-fA-F]{32}|[0-9a-fA-F]{40}|[0-9a-fA-F]{64}|[0-9a-fA-F]{128}|(sha256|sha512|md5):[0-9a-fA-F]+|https?://\S+)$'
+URL_PATTERN = r'^(https?|file)://\S+$'
+
+_STR = {'type': 'string', 'minLength': 1}
+_HINTS = {'type': 'object', 'additionalProperties': False, 'properties': {
+    key: {'type': ['string', 'integer', 'boolean']} for key in
+    ('size', 'name', 'serial', 'wwn', 'wwn_with_extension', 'wwn_vendor_extension', 'model',
+     'vendor', 'hctl', 'by_path', 'rotational')}}
+_IP_CONFIG = {'type': 'object', 'additionalProperties': False, 'required': ['address'],
+              'properties': {'address': {'type': 'string', 'description': 'Address with prefix, e.g. 10.0.0.5/24.'},
+                             'gateway': {'type': 'string'},
+                             'dns': {'type': 'array', 'items': {'type': 'string'}}}}
+
+SCHEMA = {
+    '$schema': 'https://json-schema.org/draft/2020-12/schema',
+    '$id': 'https://github.com/rackops/baremetal/docs/inventory.schema.json',
+    'title': 'rackops.baremetal server',
+    'description': 'One inventory host = one server: the `baremetal` host variable deep-merged over `baremetal_defaults`.',
+    'type': 'object',
+    'additionalProperties': False,
+    'required': ['name', 'bmc'],
+    'properties': {
+        'name': {**_STR, 'description': 'Ironic node name; defaults to the inventory host name.'},
+        'state': {'enum': ['present', 'absent'], 'description': '`absent` marks the server for retire.yml.'},
+        'bmc': {
+            'type': 'object', 'additionalProperties': False, 'required': ['driver'],
+            'description': 'How Ironic reaches the BMC.',
+            'properties': {
+                'driver': {'enum': list(DRIVERS)},
+                'address': {**_STR, 'description': 'IPMI: host or IP. Redfish: URL (https://host) or host.'},
+                'port': {'type': 'integer', 'minimum': 1, 'maximum': 65535, 'description': 'IPMI UDP port (623).'},
+                'username': _STR,
+                'password': {**_STR, 'description': 'Keep it in Ansible Vault. Never logged or returned.'},
+                'system_id': {**_STR, 'description': 'Redfish system path, e.g. /redfish/v1/Systems/1.'},
+                'verify_ca': {'type': ['boolean', 'string'], 'description': 'Redfish: verify TLS (bool) or a CA bundle path.'},
+                'cipher_suite': {'type': 'integer', 'enum': [1, 2, 3, 6, 7, 8, 11, 12, 15, 16, 17]},
+                'priv_level': {'enum': ['ADMINISTRATOR', 'OPERATOR', 'USER', 'CALLBACK']},
+            },
+        },
+        'nics': {
+            'type': 'array',
+            'items': {
+                'type': 'object', 'additionalProperties': False, 'required': ['mac'],
+                'properties': {
+                    'mac': {'type': 'string', 'pattern': MAC_PATTERN},
+                    'pxe': {'type': 'boolean', 'description': 'This NIC PXE-boots (default: the first NIC).'},
+                    'local_link_connection': {
+                        'type': 'object', 'additionalProperties': False,
+                        'properties': {'switch_id': {'type': 'string'}, 'port_id': {'type': 'string'},
+                                       'switch_info': {'type': 'string'}},
+                    },
+                },
+            },
+        },
+        'properties': {
+            'type': 'object', 'additionalProperties': False,
+            'properties': {
+                'cpu_arch': {'enum': ['x86_64', 'aarch64', 'ppc64le', 's390x']},
+                'cpus': {'type': 'integer', 'minimum': 1},
+                'memory_mb': {'type': 'integer', 'minimum': 1},
+                'local_gb': {'type': 'integer', 'minimum': 0},
+                'boot_mode': {'enum': ['bios', 'uefi']},
+            },
+        },
+        'root_device': {**_HINTS, 'description': 'Root device hints (Ironic `root_device`).'},
+        'resource_class': _STR,
+        'traits': {'type': 'array', 'items': {'type': 'string', 'pattern': r'^[A-Z][A-Z0-9_]*$'}},
+        'conductor_group': {'type': 'string', 'pattern': r'^[a-zA-Z0-9_.-]*$'},
+        'interfaces': {'type': 'object', 'additionalProperties': False,
+                       'properties': {kind: _STR for kind in INTERFACE_KINDS},
+                       'description': 'Per-node interfaces, e.g. {deploy: fake} for fake-hardware.'},
+        'deploy_kernel': {'type': 'string', 'pattern': URL_PATTERN},
+        'deploy_ramdisk': {'type': 'string', 'pattern': URL_PATTERN},
+        'image': {
+            'type': 'object', 'additionalProperties': False, 'required': ['source'],
+            'properties': {
+                'source': {'type': 'string', 'pattern': URL_PATTERN},
+                'checksum': {'type': 'string', 'pattern': CHECKSUM_PATTERN},
+                'type': {'enum': ['whole-disk', 'partition']},
+                'kernel': {'type': 'string', 'pattern': URL_PATTERN},
+                'ramdisk': {'type': 'string', 'pattern': URL_PATTERN},
+                'root_gb': {'type': 'integer', 'minimum': 1},
+            },
+        },
+        'network': {
+            'type': 'object', 'additionalProperties': False,
+            'properties': {'dhcp': {'type': 'boolean'}, 'ipv4': _IP_CONFIG, 'ipv6': _IP_CONFIG},
+        },
+        'ssh_keys': {'type': 'array', 'items': _STR},
+        'user_data': {'type': 'string'},
+        'extra': {'type': 'object', 'description': 'Free-form Ironic `extra` keys.'},
+    },
+}
+
+
+def deep_merge(base, override):
+    """``override`` over ``base``; dicts merge key by key, anything else replaces."""
+    merged = copy.deepcopy(base)
+    for key, value in (override or {}).items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def _field(path):
+    return '.'.join(str(p) if not isinstance(p, int) else '[%d]' % p for p in path).replace('.[', '[') or '(top)'
+
+
+def _describe(error):
+    """One jsonschema error in words an operator can act on."""
+    if error.validator == 'additionalProperties':
+        allowed = sorted(error.schema.get('properties', {}))
+        extra = sorted(set(error.instance) - set(allowed))
+        out = []
+        for key in extra:
+            close = difflib.get_close_matches(key, allowed, n=1)
+            hint = ' (did you mean %s?)' % close[0] if close else ' (known: %s)' % ', '.join(allowed)
+            out.append((list(error.absolute_path) + [key], 'unknown key' + hint))
+        return out
+    if error.validator == 'required':
+        missing = re.search(r"'([^']+)' is a required property", error.message)
+        key = missing.group(1) if missing else '?'
+        return [(list(error.absolute_path) + [key], 'required')]
+    if error.validator == 'pattern':
+        what = {MAC_PATTERN: 'not a MAC address (aa:bb:cc:dd:ee:ff)',
+                CHECKSUM_PATTERN: 'not a checksum (md5/sha1/sha256/sha512 hex, algo:hex or a URL)',
+                URL_PATTERN: 'not an http://, https:// or file:// URL'}.get(error.validator_value)
+        return [(list(error.absolute_path), what or 'does not match %s' % error.validator_value)]
+    if error.validator == 'enum':
+        return [(list(error.absolute_path), '%r is not one of %s' % (error.instance, ', '.join(map(str, error.validator_value))))]
+    if error.validator == 'type':
+        return [(list(error.absolute_path), '%r is not of type %s' % (error.instance, error.validator_value))]
+    return [(list(error.absolute_path), error.message)]
+
+
+def _check_address(host, driver, bmc, problems):
+    address = bmc.get('address')
+    if not address:
+        return
+    if driver == 'redfish':
+        if '://' in address and not re.match(r'^https?://[^/\s]+', address):
+            problems.append('%s: bmc.address: %r is not an http(s) URL' % (host, address))
+        return
+    try:
+        ipaddress.ip_address(address)
+    except ValueError:
+        if not re.match(r'^(?=.{1,253}$)[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?)*$', address):
+            problems.append('%s: bmc.address: %r is neither an IP address nor a host name' % (host, address))
+
+
+def _check_network(host, network, problems):
+    for family, version in (('ipv4', 4), ('ipv6', 6)):
+        config = (network or {}).get(family)
+        if not config:
+            continue
+        try:
+            iface = ipaddress.ip_interface(config['address'])
+            if iface.version != version or '/' not in config['address']:
+                raise ValueError
+        except ValueError:
+            problems.append('%s: network.%s.address: %r is not an IPv%d address with a prefix'
+                            % (host, family, config['address'], version))
+            continue
+        gateway = config.get('gateway')
+        if gateway:
+            try:
+                if ipaddress.ip_address(gateway) not in iface.network:
+                    problems.append('%s: network.%s.gateway: %s is outside %s' % (host, family, gateway, iface.network))
+            except ValueError:
+                problems.append('%s: network.%s.gateway: %r is not an IP address' % (host, family, gateway))
+
+
+def validate_fleet(servers, enabled_drivers=None):
+    """Every problem of every server, as 'host: field: problem' lines.
+
+    ``servers`` is a list of descriptions (each with its ``name``);
+    ``enabled_drivers`` the hardware types the engine has enabled (None: not checked).
+    """
+    if not HAS_JSONSCHEMA:
+        raise RuntimeError('jsonschema is required to validate the inventory')
+    validator = jsonschema.Draft202012Validator(SCHEMA)
+    problems = []
+    seen_names, seen_macs, seen_bmcs = {}, {}, {}
+    for index, server in enumerate(servers):
+        host = server.get('name') if isinstance(server, dict) and server.get('name') else 'server[%d]' % index
+        errors = sorted(validator.iter_errors(server), key=lambda e: list(map(str, e.absolute_path)))
+        for error in errors:
+            for path, text in _describe(error):
+                problems.append('%s: %s: %s' % (host, _field(path), text))
+        if errors or not isinstance(server, dict):
+            continue
+        bmc = server['bmc']
+        driver = bmc['driver']
+        for key in DRIVER_REQUIRES[driver]:
+            if not bmc.get(key):
+                problems.append('%s: bmc.%s: required for driver %s' % (host, key, driver))
+        for key in sorted(set(bmc) - DRIVER_ALLOWS[driver]):
+            problems.append('%s: bmc.%s: not used by driver %s' % (host, key, driver))
+        if enabled_drivers is not None and driver not in enabled_drivers:
+            problems.append('%s: bmc.driver: %s is not enabled on the engine (enabled: %s)'
+                            % (host, driver, ', '.join(sorted(enabled_drivers)) or 'none'))
+        _check_address(host, driver, bmc, problems)
+        _check_network(host, server.get('network'), problems)
+        image = server.get('image') or {}
+        if image.get('type') == 'partition' and not (image.get('kernel') and image.get('ramdisk')):
+            problems.append('%s: image: a partition image needs kernel and ramdisk' % host)
+        if image and not image.get('checksum') and not image['source'].startswith('file://'):
+            problems.append('%s: image.checksum: required for an http(s) image' % host)
+        pxe = [nic for nic in server.get('nics', []) if nic.get('pxe')]
+        if len(pxe) > 1:
+            problems.append('%s: nics: more than one NIC has pxe: true' % host)
+
+        if server['name'] in seen_names:
+            problems.append('%s: name: also used by %s' % (host, seen_names[server['name']]))
+        seen_names.setdefault(server['name'], host)
+        for i, nic in enumerate(server.get('nics', [])):
+            mac = nic['mac'].lower()
+            if mac in seen_macs:
+                problems.append('%s: nics[%d].mac: %s is also on %s' % (host, i, mac, seen_macs[mac]))
+            seen_macs.setdefault(mac, host)
+        if driver == 'ipmi' and bmc.get('address'):
+            key = (bmc['address'], bmc.get('port', 623))
+            if key in seen_bmcs:
+                problems.append('%s: bmc.address: %s:%s is also the BMC of %s' % (host, key[0], key[1], seen_bmcs[key]))
+            seen_bmcs.setdefault(key, host)
+    return problems
+
+
+def _redfish_url(address):
+    return address if '://' in address else 'https://%s' % address
+
+
+def to_ironic(server):
+    """The Ironic fields of a valid description: (node fields, ports).
+
+    Only keys the description gives appear, so an update patches exactly those
+    (keys written by inspection or by hand survive).
+    """
+    bmc = server['bmc']
+    driver = bmc['driver']
+    driver_info = {}
+    if driver == 'ipmi':
+        mapping = {'address': 'ipmi_address', 'port': 'ipmi_port', 'username': 'ipmi_username',
+                   'password': 'ipmi_password', 'cipher_suite': 'ipmi_cipher_suite', 'priv_level': 'ipmi_priv_level'}
+    elif driver == 'redfish':
+        mapping = {'address': 'redfish_address', 'system_id': 'redfish_system_id', 'username': 'redfish_username',
+                   'password': 'redfish_password', 'verify_ca': 'redfish_verify_ca'}
+    else:
+        mapping = {}
+    for key, ironic_key in mapping.items():
+        if key in bmc:
+            driver_info[ironic_key] = bmc[key]
+    if driver == 'redfish' and 'address' in bmc:
+        driver_info['redfish_address'] = _redfish_url(bmc['address'])
+    for key in ('deploy_kernel', 'deploy_ramdisk'):
+        if key in server:
+            driver_info[key] = server[key]
+
+    fields = {'name': server['name'], 'driver': driver, 'driver_info': driver_info}
+    props = dict(server.get('properties') or {})
+    boot_mode = props.pop('boot_mode', None)
+    if boot_mode:
+        props['capabilities'] = 'boot_mode:%s' % boot_mode
+    if server.get('root_device'):
+        props['root_device'] = server['root_device']
+    if props:
+        fields['properties'] = props
+    for key in ('resource_class', 'conductor_group'):
+        if key in server:
+            fields[key] = server[key]
+    if 'traits' in server:
+        fields['traits'] = sorted(set(server['traits']))
+    if server.get('extra'):
+        fields['extra'] = server['extra']
+    for kind, name in (server.get('interfaces') or {}).items():
+        fields['%s_interface' % kind] = name
+
+    nics = server.get('nics') or []
+    any_pxe = any(nic.get('pxe') for nic in nics)
+    ports = []
+    for index, nic in enumerate(nics):
+        port = {'address': nic['mac'].lower(), 'pxe_enabled': nic.get('pxe', not any_pxe and index == 0)}
+        if nic.get('local_link_connection'):
+            port['local_link_connection'] = nic['local_link_connection']
+        ports.append(port)
+    return fields, ports

@@ -1,0 +1,104 @@
+# Copyright: rackops.baremetal contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What to change so that Ironic matches a description: pure functions, no I/O.
+
+Private to rackops.baremetal (the leading underscore).
+"""
+
+from __future__ import annotations
+
+from ansible_collections.rackops.baremetal.plugins.module_utils._redact import MASK, is_secret_key
+
+# Dict fields are merged key by key: keys the description does not give (for
+# example properties written by inspection) are never removed.
+MERGED_FIELDS = ('driver_info', 'properties', 'extra')
+
+
+def plan_node_patch(current, desired, resend_secrets=False):
+    """JSON-patch operations turning ``current`` into ``desired`` for the keys desired gives.
+
+    Returns (ops, before, after) where before/after hold only what differs,
+    secrets masked. A masked secret (Ironic returns ``******``) is no change
+    unless ``resend_secrets``.
+    """
+    ops, before, after = [], {}, {}
+    for field, value in desired.items():
+        if field in ('name', 'traits'):
+            continue
+        if field in MERGED_FIELDS:
+            have = current.get(field) or {}
+            for key, want in value.items():
+                got = have.get(key)
+                secret = is_secret_key(key)
+                if secret and got == MASK and not resend_secrets:
+                    continue
+                if got == want and not (secret and resend_secrets):
+                    continue
+                ops.append({'op': 'add', 'path': '/%s/%s' % (field, key), 'value': want})
+                before.setdefault(field, {})[key] = MASK if secret and got is not None else got
+                after.setdefault(field, {})[key] = MASK if secret else want
+        elif current.get(field) != value:
+            ops.append({'op': 'add', 'path': '/%s' % field, 'value': value})
+            before[field] = current.get(field)
+            after[field] = value
+    return ops, before, after
+
+
+def plan_traits(current, desired):
+    """The full trait list to set, or None if the node already has exactly these."""
+    if desired is None:
+        return None
+    want = sorted(set(desired))
+    return None if sorted(current or []) == want else want
+
+
+def plan_ports(current, desired):
+    """(create, update, delete) to make the node's ports match ``desired``.
+
+    Ports are matched by MAC: a MAC that changed is a port removed and one
+    added. ``current`` items are dicts with id, address, pxe_enabled,
+    local_link_connection; ``update`` is a list of (port id, patch ops).
+    """
+    have = {p['address'].lower(): p for p in current}
+    want = {p['address'].lower(): p for p in desired}
+    create = [want[mac] for mac in want if mac not in have]
+    delete = [have[mac] for mac in have if mac not in want]
+    update = []
+    for mac in want:
+        if mac not in have:
+            continue
+        ops = []
+        for key in ('pxe_enabled', 'local_link_connection'):
+            if key in want[mac] and (have[mac].get(key) or ({} if key == 'local_link_connection' else None)) != want[mac][key]:
+                ops.append({'op': 'add', 'path': '/%s' % key, 'value': want[mac][key]})
+        if ops:
+            update.append((have[mac]['id'], ops))
+    return create, update, delete
+
+
+# Provision actions that bring a node from a state to a target, in order.
+# None: the node is somewhere the `node` module must not move it from
+# (deployed, or busy with a transition of its own).
+_PATHS = {
+    'manageable': {
+        'enroll': ['manage'], 'manageable': [], 'available': ['manage'],
+        'clean failed': ['manage'], 'inspect failed': ['manage'],
+    },
+    'available': {
+        'enroll': ['manage', 'provide'], 'manageable': ['provide'], 'available': [],
+        'clean failed': ['manage', 'provide'], 'inspect failed': ['manage', 'provide'],
+    },
+    'enroll': {'enroll': []},
+}
+
+
+def provision_path(current, target):
+    """The actions from ``current`` to ``target``, or None if we leave it alone."""
+    return _PATHS[target].get(current)
+
+
+# After each action: the state that means done, and the states that mean failed.
+ACTION_RESULT = {
+    'manage': ('manageable', ('enroll',)),
+    'provide': ('available', ('clean failed',)),
+}

@@ -1,0 +1,57 @@
+# Copyright: rackops.baremetal contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The one way modules wait for Ironic: a list call per cycle for the whole fleet.
+
+Private to rackops.baremetal (the leading underscore).
+"""
+
+from __future__ import annotations
+
+from ansible_collections.rackops.baremetal.plugins.module_utils._fleet import WAIT_FIELDS, wait_for
+
+
+def list_fleet(module):
+    """A function returning every node's wait fields with one API call (retried on 409/503)."""
+    baremetal = module.baremetal
+
+    def list_nodes():
+        return module.try_call('list nodes', lambda: list(baremetal.nodes(fields=WAIT_FIELDS)))
+    return list_nodes
+
+
+def settled(node_get):
+    """No transition and no lock: the next call will not hit 409 NodeLocked."""
+    return not node_get('target_provision_state') and not node_get('target_power_state') and not node_get('reservation')
+
+
+def _getter(node):
+    return node.get if isinstance(node, dict) else lambda key: getattr(node, key, None)
+
+
+def wait_provision(module, results, done_state, failed_states, timeout, interval):
+    """Wait until each node reaches ``done_state`` (and is unlocked) or fails."""
+
+    def check(result, node):
+        get = _getter(node)
+        state = get('provision_state')
+        if state == done_state and settled(get):
+            return 'done'
+        if state in failed_states and not get('target_provision_state'):
+            return 'ended in %s instead of %s' % (state, done_state)
+        return 'wait'
+
+    wait_for(list_fleet(module), results, check, timeout, interval)
+
+
+def wait_power(module, results, timeout, interval, want=None):
+    """Wait until each node's power has settled (and, with ``want``, equals it)."""
+
+    def check(result, node):
+        get = _getter(node)
+        if not settled(get):
+            return 'wait'
+        if want and get('power_state') != want.get(result.uuid, get('power_state')):
+            return 'power is %s, not %s' % (get('power_state'), want[result.uuid])
+        return 'done'
+
+    wait_for(list_fleet(module), results, check, timeout, interval)

@@ -1,0 +1,395 @@
+#!/usr/bin/python
+# Copyright: rackops.baremetal contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: node
+short_description: Enroll, update or remove bare-metal nodes and their ports in Ironic
+version_added: 0.1.0
+description:
+  - Makes Ironic's nodes match server descriptions in the inventory contract (see docs/inventory.md) -
+    BMC, NICs, properties, root device hints, resource class, traits, conductor group, interfaces.
+  - The whole fleet is validated first; if any server is invalid the task fails listing every problem
+    (server and field) and nothing is written.
+  - New nodes are enrolled and taken to O(provision_state). Enrolling never starts cleaning unless
+    O(provision_state=available) is asked for.
+  - Updates patch only the keys the description gives, so keys written by inspection or by hand survive.
+    A password Ironic shows masked is not a change unless O(resend_secrets=true).
+  - Ports are reconciled by MAC address (added, removed, C(pxe_enabled) and C(local_link_connection) updated).
+  - One node or a list of nodes; a list shares one connection, runs O(concurrency) nodes at a time,
+    waits with one API call per cycle for the whole fleet, and reports every node.
+author:
+  - rackops.baremetal developers (@rackops)
+extends_documentation_fragment:
+  - rackops.baremetal.auth
+  - rackops.baremetal.fleet
+  - rackops.baremetal._attributes
+  - rackops.baremetal._attributes.ACTIONGROUP_IRONIC
+attributes:
+  check_mode:
+    support: full
+    details: Check mode sends no write to Ironic; it reports what would change, per node.
+  diff_mode:
+    support: full
+    details: The diff shows, per node, the fields that change, with secrets masked.
+options:
+  node:
+    description:
+      - One server description, as in the inventory contract (C(name) and C(bmc) at least).
+      - Mutually exclusive with O(nodes).
+    type: dict
+  nodes:
+    description:
+      - Server descriptions for a whole fleet. See O(node).
+      - The P(rackops.baremetal.inventory_nodes#filter) filter builds this list from an inventory group.
+    type: list
+    elements: dict
+  state:
+    description:
+      - V(present) enrolls or updates; V(absent) removes the node and its ports.
+      - A server's own C(state) overrides this.
+    type: str
+    choices: [present, absent]
+    default: present
+  provision_state:
+    description:
+      - Where present nodes should end. V(enroll) only records them; V(manageable) also verifies the
+        BMC credentials; V(available) also cleans them (automated cleaning).
+      - Nodes that are deployed or busy with another transition are left where they are.
+    type: str
+    choices: [enroll, manageable, available]
+    default: manageable
+  force:
+    description: Remove nodes even when they are deployed (C(active)); they are put into maintenance first.
+    type: bool
+    default: false
+  resend_secrets:
+    description:
+      - Send BMC passwords even though Ironic shows them masked, for example after rotating them.
+      - Every node then reports C(changed).
+    type: bool
+    default: false
+  validate:
+    description: Run Ironic's validation of every interface for present nodes and return it.
+    type: bool
+    default: true
+notes:
+  - Traits replace the node's traits when given.
+seealso:
+  - module: rackops.baremetal.node_info
+'''
+
+EXAMPLES = r'''
+- name: Enroll the rack and verify the BMCs (no cleaning)
+  rackops.baremetal.node:
+    cloud: rackops
+    nodes: "{{ groups['baremetal'] | rackops.baremetal.inventory_nodes(hostvars) }}"
+  run_once: true
+  delegate_to: localhost
+
+- name: One node, straight to available
+  rackops.baremetal.node:
+    cloud: rackops
+    provision_state: available
+    node:
+      name: rack1-u12
+      bmc:
+        driver: ipmi
+        address: 10.0.0.12
+        username: admin
+        password: "{{ vault_bmc_password }}"
+      nics:
+        - mac: "52:54:00:12:34:56"
+      properties: {cpu_arch: x86_64, cpus: 32, memory_mb: 262144, local_gb: 960}
+      resource_class: baremetal.gold
+
+- name: Remove a node
+  rackops.baremetal.node:
+    cloud: rackops
+    state: absent
+    node:
+      name: rack1-u12
+      bmc: {driver: ipmi}
+'''
+
+RETURN = r'''
+nodes:
+  description: One entry per node, in the order given.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name: {description: "Node name.", type: str}
+    uuid: {description: "Node UUID (none for a node check mode would create).", type: str}
+    changed: {description: "Whether this node changed (or would, in check mode).", type: bool}
+    failed: {description: "Whether this node failed.", type: bool}
+    msg: {description: "What was done, or why it failed.", type: str}
+    actions: {description: "The changes made to this node, in order.", type: list, elements: str}
+    last_error: {description: "Ironic's last_error for the node.", type: str}
+    provision_state: {description: "Provision state at the end.", type: str}
+    power_state: {description: "Power state at the end.", type: str}
+    elapsed: {description: "Seconds spent on this node.", type: float}
+    validation:
+      description: Ironic's validation per interface, C({result, reason}); present nodes with O(validate=true).
+      type: dict
+  sample:
+    - name: rack1-u12
+      uuid: 3d8e6f1c-2d3b-4a4e-9f38-0f4b1f2b8c11
+      changed: true
+      failed: false
+      msg: create; add port 52:54:00:12:34:56; manage
+      actions: [create, "add port 52:54:00:12:34:56", manage]
+      last_error: null
+      provision_state: manageable
+      power_state: power off
+      elapsed: 4.2
+      validation:
+        power: {result: true, reason: null}
+        deploy: {result: false, reason: Node has no instance_info.image_source}
+problems:
+  description: "Every problem found in the descriptions, as C(server: field: problem); nothing was written."
+  returned: when validation fails
+  type: list
+  elements: str
+  sample: ["rack1-u12: bmc.adress: unknown key (did you mean address?)"]
+retries:
+  description: Calls Ironic answered with HTTP 409 or 503 and that were retried.
+  returned: always
+  type: list
+  elements: dict
+'''
+
+from ansible_collections.rackops.baremetal.plugins.module_utils._fleet import (
+    NodeResult, run_phase, summarize)
+from ansible_collections.rackops.baremetal.plugins.module_utils._inventory import (
+    HAS_JSONSCHEMA, JSONSCHEMA_IMPORT_ERROR, to_ironic, validate_fleet)
+from ansible_collections.rackops.baremetal.plugins.module_utils._module import IronicModule
+from ansible_collections.rackops.baremetal.plugins.module_utils._fleet_options import (
+    FLEET_ARGUMENT_SPEC, fleet_concurrency)
+from ansible_collections.rackops.baremetal.plugins.module_utils._reconcile import (
+    ACTION_RESULT, plan_node_patch, plan_ports, plan_traits, provision_path)
+from ansible_collections.rackops.baremetal.plugins.module_utils._redact import redact
+from ansible_collections.rackops.baremetal.plugins.module_utils._waiting import wait_provision
+
+from ansible.module_utils.basic import missing_required_lib
+
+# States from which a node may be deleted without force.
+DELETABLE = ('enroll', 'manageable', 'available', 'clean failed', 'inspect failed', 'adopt failed')
+PORT_FIELDS = ['uuid', 'address', 'node_uuid', 'pxe_enabled', 'local_link_connection']
+
+
+class NodeManager:
+    """Brings a fleet of nodes to their descriptions, phase by phase."""
+
+    def __init__(self, module, servers):
+        self.module = module
+        self.params = module.params
+        self.check = module.check_mode
+        self.baremetal = module.baremetal
+        self.servers = servers
+        self.results = [NodeResult(s['name']) for s in servers]
+        self.by_name = {}
+        self.ports = {}
+        self.diffs = []
+        self.concurrency = fleet_concurrency(module)
+
+    # -- reading: one list call each for nodes and ports -------------------
+    def read(self):
+        names = {s['name'] for s in self.servers}
+        nodes = self.module.call('list nodes', lambda: list(self.baremetal.nodes(details=True)))
+        self.by_name = {n.name: n for n in nodes if n.name in names}
+        if self.by_name:
+            ports = self.module.call('list ports', lambda: list(self.baremetal.ports(details=True)))
+            for port in ports:
+                self.ports.setdefault(port.node_id, []).append(
+                    {'id': port.id, 'address': port.address, 'pxe_enabled': port.is_pxe_enabled,
+                     'local_link_connection': port.local_link_connection or {}})
+
+    def call(self, result, operation, fn, *args, **kwargs):
+        return self.module.try_call(operation, fn, *args, node=result.name, **kwargs)
+
+    # -- records -----------------------------------------------------------
+    def reconcile_record(self, result, server):
+        existing = self.by_name.get(server['name'])
+        state = server.get('state', self.params['state'])
+        if state == 'absent':
+            self.remove(result, existing)
+            return
+        fields, ports = to_ironic(server)
+        traits = fields.pop('traits', None)
+        if existing is None:
+            self.create(result, fields, ports, traits)
+            return
+        result.observe(existing)
+        current = existing.to_dict(computed=False, original_names=True)
+        ops, before, after = plan_node_patch(current, fields, self.params['resend_secrets'])
+        new_traits = plan_traits(current.get('traits'), traits)
+        if new_traits is not None:
+            before['traits'], after['traits'] = sorted(current.get('traits') or []), new_traits
+        create, update, delete = plan_ports(self.ports.get(existing.id, []), ports)
+        if create or update or delete:
+            before['ports'] = sorted(p['address'] for p in self.ports.get(existing.id, []))
+            after['ports'] = sorted(p['address'] for p in ports)
+        if before or after:
+            self.diffs.append({'before_header': result.name, 'after_header': result.name,
+                               'before': redact(before), 'after': redact(after)})
+        if ops:
+            result.did('update %s' % ', '.join(sorted({op['path'] for op in ops})))
+            if not self.check:
+                self.call(result, 'update', self.baremetal.patch_node, existing.id, ops)
+        if new_traits is not None:
+            result.did('set traits')
+            if not self.check:
+                self.call(result, 'set traits of', self.baremetal.set_node_traits, existing.id, new_traits)
+        self.apply_ports(result, existing.id, create, update, delete)
+
+    def create(self, result, fields, ports, traits):
+        result.did('create')
+        self.diffs.append({'before_header': result.name, 'after_header': result.name,
+                           'before': {}, 'after': redact(dict(fields, traits=sorted(traits or []),
+                                                              ports=[p['address'] for p in ports]))})
+        if self.check:
+            result.provision_state = 'enroll'
+            for port in ports:
+                result.did('add port %s' % port['address'])
+            return
+        node = self.call(result, 'create', self.baremetal.create_node, provision_state='enroll', **fields)
+        result.observe(node)
+        if traits:
+            self.call(result, 'set traits of', self.baremetal.set_node_traits, node.id, traits)
+        self.apply_ports(result, node.id, ports, [], [])
+
+    def apply_ports(self, result, node_id, create, update, delete):
+        # Remove first: a MAC moving between two of our nodes must be free before it is added.
+        for port in delete:
+            result.did('remove port %s' % port['address'])
+            if not self.check:
+                self.call(result, 'remove port %s of' % port['address'], self.baremetal.delete_port, port['id'])
+        for port_id, ops in update:
+            result.did('update port %s' % port_id)
+            if not self.check:
+                self.call(result, 'update a port of', self.baremetal.patch_port, port_id, ops)
+        for port in create:
+            result.did('add port %s' % port['address'])
+            if not self.check:
+                self.call(result, 'add port %s to' % port['address'], self.baremetal.create_port,
+                          node_id=node_id, **port)
+
+    def remove(self, result, existing):
+        if existing is None:
+            result.msg = 'absent'
+            return
+        result.observe(existing)
+        if existing.provision_state not in DELETABLE and not self.params['force']:
+            result.fail('refusing to remove a node in provision state %s; use force: true'
+                        % existing.provision_state)
+            return
+        self.diffs.append({'before_header': result.name, 'after_header': result.name,
+                           'before': {'name': result.name, 'provision_state': existing.provision_state},
+                           'after': {}})
+        result.did('remove')
+        if self.check:
+            return
+        if existing.provision_state not in DELETABLE and not existing.is_maintenance:
+            self.call(result, 'set maintenance on', self.baremetal.set_node_maintenance, existing.id,
+                      reason='removed by rackops.baremetal.node (force)')
+        self.call(result, 'remove', self.baremetal.delete_node, existing.id, ignore_missing=True)
+        result.provision_state = None
+        result.extra['removed'] = True
+
+    # -- provision state -----------------------------------------------------
+    def transition(self, action):
+        """Ask every node whose path needs ``action`` now; then wait for them all."""
+        target = self.params['provision_state']
+        movers = []
+        for result, server in zip(self.results, self.servers):
+            if result.failed or result.extra.get('removed') or server.get('state', self.params['state']) == 'absent':
+                continue
+            path = provision_path(result.provision_state, target)
+            if path is None:
+                result.extra.setdefault('note', 'left in %s (not moved by this module)' % result.provision_state)
+                continue
+            if path and path[0] == action:
+                movers.append(result)
+        if not movers:
+            return
+
+        def ask(result):
+            result.did(action)
+            if not self.check:
+                self.call(result, action, self.baremetal.set_node_provision_state, result.uuid, action)
+
+        run_phase(movers, ask, self.concurrency)
+        done_state, failed_states = ACTION_RESULT[action]
+        if self.check:
+            for result in movers:
+                result.provision_state = done_state
+            return
+        wait_provision(self.module, movers, done_state, failed_states,
+                       self.params['timeout'], self.params['wait_interval'])
+
+    def validate(self):
+        if not self.params['validate']:
+            return
+
+        def check(result):
+            if not result.uuid or result.extra.get('removed'):
+                return
+            report = self.call(result, 'validate', self.baremetal.validate_node, result.uuid, required=())
+            result.extra['validation'] = {iface: {'result': v.result, 'reason': v.reason}
+                                          for iface, v in sorted(report.items())}
+
+        run_phase([r for r, s in zip(self.results, self.servers)
+                   if s.get('state', self.params['state']) == 'present'], check, self.concurrency)
+
+    def run(self):
+        self.read()
+        run_phase(self.results, lambda r: self.reconcile_record(r, self.servers[self.results.index(r)]),
+                  self.concurrency)
+        self.transition('manage')
+        self.transition('provide')
+        self.validate()
+
+
+def main():
+    argument_spec = dict(
+        node=dict(type='dict'),
+        nodes=dict(type='list', elements='dict'),
+        state=dict(type='str', choices=['present', 'absent'], default='present'),
+        provision_state=dict(type='str', choices=['enroll', 'manageable', 'available'], default='manageable'),
+        force=dict(type='bool', default=False),
+        resend_secrets=dict(type='bool', default=False, no_log=False),
+        validate=dict(type='bool', default=True),
+    )
+    argument_spec.update(FLEET_ARGUMENT_SPEC)
+    module = IronicModule(argument_spec, supports_check_mode=True, carries_secrets=True,
+                          mutually_exclusive=[('node', 'nodes')], required_one_of=[('node', 'nodes')])
+    if not HAS_JSONSCHEMA:
+        module.fail(missing_required_lib('jsonschema'), exception=JSONSCHEMA_IMPORT_ERROR)
+
+    servers = module.params['nodes'] if module.params['nodes'] is not None else [module.params['node']]
+    module.add_secrets(s.get('bmc', {}).get('password') for s in servers if isinstance(s, dict)
+                       and isinstance(s.get('bmc'), dict))
+
+    drivers = module.call('list drivers', lambda: [d.name for d in module.baremetal.drivers()])
+    problems = validate_fleet(servers, enabled_drivers=drivers)
+    if problems:
+        module.fail('%d problem(s) in the node descriptions; nothing was written:\n%s'
+                    % (len(problems), '\n'.join(problems)), problems=problems)
+
+    manager = NodeManager(module, servers)
+    manager.run()
+    results = [r.as_dict() for r in manager.results]
+    failed, msg = summarize(manager.results, module.params['fail_on'])
+    outcome = dict(changed=any(r['changed'] for r in results), nodes=results, msg=msg)
+    if module.ansible._diff:
+        outcome['diff'] = manager.diffs
+    if failed:
+        module.fail(**outcome)
+    module.exit(**outcome)
+
+
+if __name__ == '__main__':
+    main()

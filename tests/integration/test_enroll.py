@@ -1,0 +1,188 @@
+"""enroll/validate/power/retire playbooks and the node/power modules against a real Ironic.
+
+30 fake-hardware nodes go enroll -> manageable -> available -> removed, with
+check mode, diff, idempotence, out-of-band edits and a moved MAC on the way.
+"""
+
+from __future__ import annotations
+
+import pytest
+from conftest import ROOT, recap, run_playbook, write_inventory
+
+FLEET = 30
+PLAYBOOKS = ROOT / 'playbooks'
+
+
+def mac(index: int) -> str:
+    return '52:54:00:10:%02x:%02x' % (index // 256, index % 256)
+
+
+def fleet_servers(count=FLEET, prefix='fk'):
+    return {'%s-%02d' % (prefix, i): {'nics': [{'mac': mac(i)}], 'properties': {'cpus': 2 + i % 3}}
+            for i in range(count)}
+
+
+DEFAULTS = {'bmc': {'driver': 'fake-hardware'}, 'resource_class': 'baremetal.test',
+            'interfaces': {'deploy': 'fake', 'boot': 'fake'}, 'properties': {'cpu_arch': 'x86_64'}}
+
+
+def ours(conn, prefix='fk'):
+    return {n.name: n for n in conn.baremetal.nodes(details=True) if n.name and n.name.startswith(prefix + '-')}
+
+
+def play(engine, name, inventory, *args, expect_ok=True, **extra):
+    return run_playbook(PLAYBOOKS / name, extra or None, '-i', str(inventory), *args,
+                        env=engine.env, expect_ok=expect_ok)
+
+
+@pytest.fixture(scope='module')
+def fleet_inventory(engine, tmp_path_factory):
+    path = write_inventory(tmp_path_factory.mktemp('inv') / 'fleet.yml', fleet_servers(), DEFAULTS)
+    yield path
+    conn = engine.sdk()
+    for node in ours(conn).values():
+        conn.baremetal.set_node_maintenance(node.id, reason='test cleanup')
+        conn.baremetal.delete_node(node.id)
+
+
+def test_validate_plans_without_writing(engine, fleet_inventory):
+    code, output = play(engine, 'validate.yml', fleet_inventory)
+    assert 'planned changes (nothing was written)' in output
+    assert output.count(' changed  ') == FLEET
+    assert ours(engine.sdk()) == {}
+
+
+def test_enroll_in_check_mode_with_diff_writes_nothing(engine, fleet_inventory):
+    code, output = play(engine, 'enroll.yml', fleet_inventory, '--check', '--diff')
+    assert "+    name: fk-07" in output  # the diff shows the node that would be created
+    assert ours(engine.sdk()) == {}
+
+
+def test_enroll_to_manageable_then_nothing_changes(engine, fleet_inventory):
+    code, output = play(engine, 'enroll.yml', fleet_inventory)
+    assert recap(output)['changed'] == 1
+    nodes = ours(engine.sdk())
+    assert len(nodes) == FLEET
+    assert {n.provision_state for n in nodes.values()} == {'manageable'}
+    assert nodes['fk-04'].properties == {'cpu_arch': 'x86_64', 'cpus': 3}
+    assert nodes['fk-04'].resource_class == 'baremetal.test'
+    ports = {p.address: p for p in engine.sdk().baremetal.ports(details=True, node=nodes['fk-04'].id)}
+    assert list(ports) == [mac(4)] and ports[mac(4)].is_pxe_enabled
+    assert 'all interfaces valid' in output
+
+    code, output = play(engine, 'enroll.yml', fleet_inventory)
+    assert recap(output)['changed'] == 0, output[-3000:]
+
+
+def test_out_of_band_properties_survive_and_a_moved_mac_moves_the_port(engine, fleet_inventory, tmp_path):
+    conn = engine.sdk()
+    node = ours(conn)['fk-05']
+    conn.baremetal.patch_node(node.id, [{'op': 'add', 'path': '/properties/local_gb', 'value': 40},
+                                        {'op': 'add', 'path': '/properties/memory_mb', 'value': 2048}])
+    servers = fleet_servers()
+    servers['fk-05']['nics'] = [{'mac': '52:54:00:99:00:05'}]
+    inventory = write_inventory(tmp_path / 'moved.yml', servers, DEFAULTS)
+
+    code, output = play(engine, 'enroll.yml', inventory, '--check', '--diff')
+    assert "-    - '%s'" % mac(5) in output and "+    - 52:54:00:99:00:05" in output
+    assert {p.address for p in conn.baremetal.ports(node=node.id)} == {mac(5)}
+
+    code, output = play(engine, 'enroll.yml', inventory)
+    after = engine.sdk().baremetal.get_node(node.id)
+    assert after.properties['local_gb'] == 40 and after.properties['memory_mb'] == 2048
+    assert {p.address for p in engine.sdk().baremetal.ports(node=node.id)} == {'52:54:00:99:00:05'}
+    assert 'remove port %s; add port 52:54:00:99:00:05' % mac(5) in output
+    code, output = play(engine, 'enroll.yml', inventory)
+    assert recap(output)['changed'] == 0
+    play(engine, 'enroll.yml', fleet_inventory)  # back to the shared inventory
+
+
+def test_one_invalid_host_stops_everything_before_writing(engine, tmp_path):
+    servers = fleet_servers(5, prefix='bad')
+    servers['bad-03']['bmc'] = {'driver': 'ipmi', 'adress': '10.0.0.3'}
+    servers['bad-04']['nics'] = [{'mac': mac(1)}]
+    inventory = write_inventory(tmp_path / 'bad.yml', servers, DEFAULTS)
+    code, output = play(engine, 'enroll.yml', inventory, expect_ok=False)
+    assert code != 0
+    assert 'bad-03: bmc.adress: unknown key (did you mean address?)' in output
+    assert 'bad-04: nics[0].mac: %s is also on bad-01' % mac(1) in output
+    assert 'nothing was written' in output
+    assert ours(engine.sdk(), prefix='bad') == {}
+
+
+def test_power_on_off_is_idempotent(engine, fleet_inventory):
+    code, output = play(engine, 'power.yml', fleet_inventory, rackops_power='on', rackops_boot_device='pxe')
+    assert {n.power_state for n in ours(engine.sdk()).values()} == {'power on'}
+    code, output = play(engine, 'power.yml', fleet_inventory, rackops_power='on')
+    assert recap(output)['changed'] == 0
+    code, output = play(engine, 'power.yml', fleet_inventory, '--check', rackops_power='off')
+    assert {n.power_state for n in ours(engine.sdk()).values()} == {'power on'}
+    code, output = play(engine, 'power.yml', fleet_inventory, rackops_power='off')
+    nodes = ours(engine.sdk()).values()
+    assert {n.power_state for n in nodes} == {'power off'}
+    assert {n.target_power_state for n in nodes} == {None} and {n.reservation for n in nodes} == {None}
+
+
+def test_a_locked_node_is_retried_and_the_retry_reported(engine, fleet_inventory, tmp_path):
+    conn = engine.sdk()
+    node = ours(conn)['fk-09']
+    playbook = tmp_path / 'update.yml'
+    playbook.write_text('''
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - rackops.baremetal.node:
+        cloud: rackops
+        validate: false
+        node: {name: fk-09, bmc: {driver: fake-hardware}, resource_class: baremetal.locked}
+      register: updated
+    - ansible.builtin.assert:
+        that:
+          - updated is changed
+          - updated.retries | selectattr('status_code', 'equalto', 409) | list | length > 0
+          - updated.retries[0].node == 'fk-09'
+''')
+    # A fake power action holds the node's lock for ~2 s ([fake]power_delay).
+    conn.baremetal.set_node_power_state(node.id, 'power on')
+    code, output = run_playbook(playbook, None, env=engine.env)
+    assert engine.sdk().baremetal.get_node(node.id).resource_class == 'baremetal.locked'
+
+
+def test_one_unreachable_bmc_fails_alone(engine, tmp_path):
+    servers = fleet_servers(3, prefix='mix')
+    servers['mix-ipmi'] = {'bmc': {'driver': 'ipmi', 'address': '127.0.0.99', 'port': 6239,
+                                   'username': 'admin', 'password': 'never-printed-pw'},
+                           'nics': [{'mac': '52:54:00:77:00:01'}]}
+    inventory = write_inventory(tmp_path / 'mix.yml', servers, {'bmc': {'driver': 'fake-hardware'}})
+    try:
+        code, output = play(engine, 'enroll.yml', inventory, '-vvvv', expect_ok=False)
+        assert code != 0  # the play fails at the end, after the report
+        assert 'never-printed-pw' not in output
+        row = next(line for line in output.splitlines() if 'mix-ipmi' in line and 'FAILED' in line)
+        assert 'ended in enroll instead of manageable' in row and 'last_error' in row
+        assert '1 node(s) failed: mix-ipmi' in output
+        nodes = ours(engine.sdk(), prefix='mix')
+        assert {n.provision_state for name, n in nodes.items() if name != 'mix-ipmi'} == {'manageable'}
+        assert nodes['mix-ipmi'].provision_state == 'enroll' and nodes['mix-ipmi'].last_error
+    finally:
+        conn = engine.sdk()
+        for node in ours(conn, prefix='mix').values():
+            conn.baremetal.delete_node(node.id)
+
+
+def test_available_then_retired(engine, fleet_inventory, tmp_path):
+    code, output = play(engine, 'enroll.yml', fleet_inventory, rackops_provision_state='available')
+    assert {n.provision_state for n in ours(engine.sdk()).values()} == {'available'}
+    code, output = play(engine, 'enroll.yml', fleet_inventory, rackops_provision_state='available')
+    assert recap(output)['changed'] == 0
+
+    servers = fleet_servers()
+    for desc in servers.values():
+        desc['state'] = 'absent'
+    inventory = write_inventory(tmp_path / 'retire.yml', servers, DEFAULTS)
+    code, output = play(engine, 'retire.yml', inventory, '--check')
+    assert len(ours(engine.sdk())) == FLEET
+    code, output = play(engine, 'retire.yml', inventory)
+    assert ours(engine.sdk()) == {}
+    code, output = play(engine, 'retire.yml', inventory)
+    assert recap(output)['changed'] == 0

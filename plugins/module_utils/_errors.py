@@ -4,8 +4,8 @@
 
 Private to rackops.baremetal (the leading underscore).
 
-Ironic answers HTTP 409 (node locked by another operation) and 503 (conductor
-busy, concurrent action limit) in normal operation. We retry those with a
+Ironic answers HTTP 409 "node locked" (another operation holds the node) and
+503 (conductor busy, concurrent action limit) in normal operation. We retry those with a
 bounded back-off and *record* every retry, so a task that succeeded after
 waiting for a lock says so instead of hiding it.
 """
@@ -13,8 +13,6 @@ waiting for a lock says so instead of hiding it.
 from __future__ import annotations
 
 import time
-
-RETRYABLE_STATUS_CODES = (409, 503)
 
 
 class BaremetalError(Exception):
@@ -67,6 +65,17 @@ def message_of(exc):
     return text or exc.__class__.__name__
 
 
+def is_retryable(code, message):
+    """503 (busy) always; 409 only when the node is locked by another operation.
+
+    Other conflicts (a MAC or name that already exists, a state transition that
+    is not allowed) will not go away by waiting.
+    """
+    if code == 503:
+        return True
+    return code == 409 and 'locked' in (message or '').lower()
+
+
 def retry_delay(attempt, base=0.5, ceiling=8.0):
     """Exponential back-off: 0.5, 1, 2, 4, 8, 8 ... seconds."""
     return min(ceiling, base * (2 ** attempt))
@@ -87,7 +96,8 @@ def call_with_retries(fn, operation, node=None, retries=5, retry_log=None,
             if is_sdk_error is not None and not is_sdk_error(exc):
                 raise
             code = status_code_of(exc)
-            if code in RETRYABLE_STATUS_CODES and attempt < retries:
+            retryable = is_retryable(code, message_of(exc))
+            if retryable and attempt < retries:
                 delay = retry_delay(attempt)
                 if retry_log is not None:
                     retry_log.append(dict(operation=operation, node=node, status_code=code,
@@ -97,6 +107,6 @@ def call_with_retries(fn, operation, node=None, retries=5, retry_log=None,
                 attempt += 1
                 continue
             detail = message_of(exc)
-            if code in RETRYABLE_STATUS_CODES:
+            if retryable:
                 detail += ' (gave up after %d retries)' % attempt
             raise BaremetalError(operation, detail, node=node, status_code=code) from exc

@@ -192,6 +192,7 @@ class NodeManager:
         self.results = [NodeResult(s['name']) for s in servers]
         self.by_name = {}
         self.ports = {}
+        self.pending_ports = {}
         self.diffs = []
         self.concurrency = fleet_concurrency(module)
 
@@ -200,12 +201,41 @@ class NodeManager:
         names = {s['name'] for s in self.servers}
         nodes = self.module.call('list nodes', lambda: list(self.baremetal.nodes(details=True)))
         self.by_name = {n.name: n for n in nodes if n.name in names}
-        if self.by_name:
+        self.names_by_uuid = {n.id: n.name or n.id for n in nodes}
+        if self.by_name or any(s.get('nics') for s in self.servers):
             ports = self.module.call('list ports', lambda: list(self.baremetal.ports(details=True)))
             for port in ports:
                 self.ports.setdefault(port.node_id, []).append(
-                    {'id': port.id, 'address': port.address, 'pxe_enabled': port.is_pxe_enabled,
+                    {'id': port.id, 'address': port.address.lower(), 'pxe_enabled': port.is_pxe_enabled,
                      'local_link_connection': port.local_link_connection or {}})
+
+    def mac_conflicts(self):
+        """MACs the fleet wants that Ironic already has on some other node.
+
+        A MAC may move between two nodes of this fleet in one run (it is
+        removed from the one before it is added to the other); any other
+        owner makes the run fail before it writes anything.
+        """
+        wanted = {}
+        for server in self.servers:
+            if server.get('state', self.params['state']) == 'present':
+                for nic in server.get('nics') or []:
+                    wanted[nic['mac'].lower()] = server['name']
+        problems = []
+        for node_uuid, ports in self.ports.items():
+            owner = self.names_by_uuid.get(node_uuid, node_uuid)
+            for port in ports:
+                taker = wanted.get(port['address'])
+                if taker is None or taker == owner:
+                    continue
+                if owner in {s['name'] for s in self.servers} and wanted.get(port['address']) != owner:
+                    continue  # moves within this fleet
+                index = next(i for i, nic in enumerate(
+                    next(s for s in self.servers if s['name'] == taker).get('nics') or [])
+                    if nic['mac'].lower() == port['address'])
+                problems.append('%s: nics[%d].mac: %s is already a port of Ironic node %s'
+                                % (taker, index, port['address'], owner))
+        return sorted(problems)
 
     def call(self, result, operation, fn, *args, **kwargs):
         return self.module.try_call(operation, fn, *args, node=result.name, **kwargs)
@@ -243,7 +273,8 @@ class NodeManager:
             result.did('set traits')
             if not self.check:
                 self.call(result, 'set traits of', self.baremetal.set_node_traits, existing.id, new_traits)
-        self.apply_ports(result, existing.id, create, update, delete)
+        self.remove_ports(result, delete)
+        self.pending_ports[result.name] = (existing.id, create, update)
 
     def create(self, result, fields, ports, traits):
         result.did('create')
@@ -259,14 +290,20 @@ class NodeManager:
         result.observe(node)
         if traits:
             self.call(result, 'set traits of', self.baremetal.set_node_traits, node.id, traits)
-        self.apply_ports(result, node.id, ports, [], [])
+        self.pending_ports[result.name] = (node.id, ports, [])
 
-    def apply_ports(self, result, node_id, create, update, delete):
-        # Remove first: a MAC moving between two of our nodes must be free before it is added.
+    def remove_ports(self, result, delete):
         for port in delete:
             result.did('remove port %s' % port['address'])
             if not self.check:
                 self.call(result, 'remove port %s of' % port['address'], self.baremetal.delete_port, port['id'])
+
+    def add_ports(self, result):
+        """Second phase: every removal of the fleet is done, so a MAC moving
+        between two of its nodes is free before it is added."""
+        if result.name not in self.pending_ports:
+            return
+        node_id, create, update = self.pending_ports.pop(result.name)
         for port_id, ops in update:
             result.did('update port %s' % port_id)
             if not self.check:
@@ -345,9 +382,9 @@ class NodeManager:
                    if s.get('state', self.params['state']) == 'present'], check, self.concurrency)
 
     def run(self):
-        self.read()
-        run_phase(self.results, lambda r: self.reconcile_record(r, self.servers[self.results.index(r)]),
-                  self.concurrency)
+        servers = dict(zip((id(r) for r in self.results), self.servers))
+        run_phase(self.results, lambda r: self.reconcile_record(r, servers[id(r)]), self.concurrency)
+        run_phase(self.results, self.add_ports, self.concurrency)
         self.transition('manage')
         self.transition('provide')
         self.validate()
@@ -380,6 +417,11 @@ def main():
                     % (len(problems), '\n'.join(problems)), problems=problems)
 
     manager = NodeManager(module, servers)
+    manager.read()
+    problems = manager.mac_conflicts()
+    if problems:
+        module.fail('%d problem(s) in the node descriptions; nothing was written:\n%s'
+                    % (len(problems), '\n'.join(problems)), problems=problems)
     manager.run()
     results = [r.as_dict() for r in manager.results]
     failed, msg = summarize(manager.results, module.params['fail_on'])

@@ -13,12 +13,15 @@ FLEET = 30
 PLAYBOOKS = ROOT / 'playbooks'
 
 
-def mac(index: int) -> str:
-    return '52:54:00:10:%02x:%02x' % (index // 256, index % 256)
+def mac(index: int, base: int = 0x10) -> str:
+    return '52:54:00:%02x:%02x:%02x' % (base, index // 256, index % 256)
+
+
+MAC_BASES = {'fk': 0x10, 'bad': 0x11, 'mix': 0x12}
 
 
 def fleet_servers(count=FLEET, prefix='fk'):
-    return {'%s-%02d' % (prefix, i): {'nics': [{'mac': mac(i)}], 'properties': {'cpus': 2 + i % 3}}
+    return {'%s-%02d' % (prefix, i): {'nics': [{'mac': mac(i, MAC_BASES[prefix])}], 'properties': {'cpus': 2 + i % 3}}
             for i in range(count)}
 
 
@@ -100,13 +103,23 @@ def test_out_of_band_properties_survive_and_a_moved_mac_moves_the_port(engine, f
 def test_one_invalid_host_stops_everything_before_writing(engine, tmp_path):
     servers = fleet_servers(5, prefix='bad')
     servers['bad-03']['bmc'] = {'driver': 'ipmi', 'adress': '10.0.0.3'}
-    servers['bad-04']['nics'] = [{'mac': mac(1)}]
+    servers['bad-04']['nics'] = [{'mac': mac(1, MAC_BASES['bad'])}]
     inventory = write_inventory(tmp_path / 'bad.yml', servers, DEFAULTS)
     code, output = play(engine, 'enroll.yml', inventory, expect_ok=False)
     assert code != 0
     assert 'bad-03: bmc.adress: unknown key (did you mean address?)' in output
-    assert 'bad-04: nics[0].mac: %s is also on bad-01' % mac(1) in output
+    assert 'bad-04: nics[0].mac: %s is also on bad-01' % mac(1, MAC_BASES['bad']) in output
     assert 'nothing was written' in output
+    assert ours(engine.sdk(), prefix='bad') == {}
+
+
+def test_a_mac_owned_by_another_ironic_node_stops_everything(engine, fleet_inventory, tmp_path):
+    servers = fleet_servers(3, prefix='bad')
+    servers['bad-02']['nics'] = [{'mac': mac(3)}]  # fk-03's port
+    inventory = write_inventory(tmp_path / 'clash.yml', servers, DEFAULTS)
+    code, output = play(engine, 'enroll.yml', inventory, expect_ok=False)
+    assert code != 0
+    assert 'bad-02: nics[0].mac: %s is already a port of Ironic node fk-03' % mac(3) in output
     assert ours(engine.sdk(), prefix='bad') == {}
 
 
@@ -160,7 +173,8 @@ def test_one_unreachable_bmc_fails_alone(engine, tmp_path):
         assert 'never-printed-pw' not in output
         row = next(line for line in output.splitlines() if 'mix-ipmi' in line and 'FAILED' in line)
         assert 'ended in enroll instead of manageable' in row and 'last_error' in row
-        assert '1 node(s) failed: mix-ipmi' in output
+        report = '\n'.join(line for line in output.splitlines() if 'mix-' in line or 'failed:' in line)
+        assert '1 node(s) failed: mix-ipmi' in output, report
         nodes = ours(engine.sdk(), prefix='mix')
         assert {n.provision_state for name, n in nodes.items() if name != 'mix-ipmi'} == {'manageable'}
         assert nodes['mix-ipmi'].provision_state == 'enroll' and nodes['mix-ipmi'].last_error

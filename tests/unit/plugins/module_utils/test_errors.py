@@ -43,8 +43,16 @@ def test_conflicts_and_busy_are_retried_and_recorded():
     assert log[0]['msg'] == 'Node n1 is locked by host c1'
 
 
+def test_conflicts_that_waiting_cannot_solve_fail_at_once():
+    fn = flaky([FakeHttpError(409, 'A port with MAC address 52:54:00:00:00:01 already exists.')])
+    with pytest.raises(BaremetalError) as caught:
+        call_with_retries(fn, 'add port to', node='n1', sleep=lambda s: None)
+    assert len(fn.calls) == 1
+    assert 'gave up' not in str(caught.value)
+
+
 def test_retries_are_bounded_and_the_error_says_so():
-    fn = flaky([FakeHttpError(409, 'locked')] * 10)
+    fn = flaky([FakeHttpError(409, 'Node n1 is locked by host c1')] * 10)
     with pytest.raises(BaremetalError) as caught:
         call_with_retries(fn, 'update', node='n1', retries=3, sleep=lambda s: None)
     assert len(fn.calls) == 4

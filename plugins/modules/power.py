@@ -96,7 +96,7 @@ retries:
 '''
 
 from ansible_collections.rackops.baremetal.plugins.module_utils._fleet import (
-    NodeResult, WAIT_FIELDS, run_phase, summarize)
+    NodeResult, WAIT_FIELDS, run_phase)
 from ansible_collections.rackops.baremetal.plugins.module_utils._fleet_options import (
     FLEET_ARGUMENT_SPEC, fleet_concurrency)
 from ansible_collections.rackops.baremetal.plugins.module_utils._module import IronicModule
@@ -200,14 +200,7 @@ def main():
     names = module.params['nodes'] if module.params['nodes'] is not None else [module.params['node']]
     manager = PowerManager(module, names)
     manager.run()
-    results = [r.as_dict() for r in manager.results]
-    failed, msg = summarize(manager.results, module.params['fail_on'])
-    outcome = dict(changed=any(r['changed'] for r in results), nodes=results, msg=msg)
-    if module.ansible._diff:
-        outcome['diff'] = manager.diffs
-    if failed:
-        module.fail(**outcome)
-    module.exit(**outcome)
+    module.exit_fleet(manager.results, manager.diffs)
 
 
 if __name__ == '__main__':

@@ -12,7 +12,22 @@ from pathlib import Path
 from conftest import ROOT, free_port
 
 
-class BmcEmulator:
+class _Emulator:
+    """An emulator process of a test; stop() ends it (by its own PID)."""
+
+    proc: subprocess.Popen
+    log: object
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.log.close()
+
+
+class BmcEmulator(_Emulator):
     """N emulated IPMI BMCs, each on its own loopback address (Ironic throttles per address)."""
 
     def __init__(self, workdir: Path, count: int, first_octet: int = 20, port: int = 6230, prefix='ipmi'):
@@ -47,16 +62,8 @@ class BmcEmulator:
     def set(self, name, **changes):
         return self._request('/bmcs/%s' % name, changes)
 
-    def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        self.log.close()
 
-
-class RedfishEmulator:
+class RedfishEmulator(_Emulator):
     """sushy-tools' Redfish emulator with its fake driver (no libvirt): N systems in memory."""
 
     def __init__(self, workdir: Path, count: int, prefix='redfish'):
@@ -96,11 +103,3 @@ class RedfishEmulator:
     def system(self, uuid):
         with urllib.request.urlopen('%s/redfish/v1/Systems/%s' % (self.address, uuid), timeout=5) as resp:
             return json.loads(resp.read())
-
-    def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        self.log.close()

@@ -200,3 +200,26 @@ def test_available_then_retired(engine, fleet_inventory, tmp_path):
     assert ours(engine.sdk()) == {}
     code, output = play(engine, 'retire.yml', inventory)
     assert recap(output)['changed'] == 0
+
+
+def test_a_deployed_node_is_removed_only_when_forced(engine, tmp_path):
+    servers = {'act-0': {'bmc': {'driver': 'fake-hardware'}, 'interfaces': {'deploy': 'fake', 'boot': 'fake'}}}
+    conn = engine.sdk()
+    node = conn.baremetal.create_node(name='act-0', driver='fake-hardware', deploy_interface='fake',
+                                      boot_interface='fake', provision_state='enroll')
+    try:
+        conn.baremetal.set_node_provision_state(node.id, 'manage', wait=True)
+        conn.baremetal.set_node_provision_state(node.id, 'provide', wait=True)
+        conn.baremetal.set_node_provision_state(node.id, 'active', wait=True)
+        servers['act-0']['state'] = 'absent'
+        inventory = write_inventory(tmp_path / 'active.yml', servers)
+        code, output = play(engine, 'retire.yml', inventory, expect_ok=False)
+        assert code != 0
+        assert 'refusing to remove a node in provision state active; use force: true' in output
+        assert engine.sdk().baremetal.get_node(node.id).provision_state == 'active'
+        code, output = play(engine, 'retire.yml', inventory, rackops_force=True)
+        assert engine.sdk().baremetal.find_node('act-0') is None
+    finally:
+        if engine.sdk().baremetal.find_node('act-0') is not None:
+            conn.baremetal.set_node_maintenance(node.id, reason='test cleanup')
+            conn.baremetal.delete_node(node.id)

@@ -47,6 +47,7 @@ DRIVER_ALLOWS = {
 INTERFACE_KINDS = ('bios', 'boot', 'console', 'deploy', 'firmware', 'inspect', 'management',
                    'network', 'power', 'raid', 'rescue', 'storage', 'vendor')
 MAC_PATTERN = r'^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$'
+BOND_MODES = ['balance-rr', 'active-backup', 'balance-xor', 'broadcast', '802.3ad', 'balance-tlb', 'balance-alb']
 CHECKSUM_PATTERN = r'^([0-9a-fA-F]{32}|[0-9a-fA-F]{40}|[0-9a-fA-F]{64}|[0-9a-fA-F]{128}|(sha256|sha512|md5):[0-9a-fA-F]+|https?://\S+)$'
 URL_PATTERN = r'^(https?|file)://\S+$'
 
@@ -98,6 +99,22 @@ SCHEMA = {
                         'properties': {'switch_id': {'type': 'string'}, 'port_id': {'type': 'string'},
                                        'switch_info': {'type': 'string'}},
                     },
+                },
+            },
+        },
+        'bonds': {
+            'type': 'array',
+            'description': 'Port groups (bonds): Ironic port group <server>-<name> holding the NICs listed.',
+            'items': {
+                'type': 'object', 'additionalProperties': False, 'required': ['name', 'nics'],
+                'properties': {
+                    'name': {'type': 'string', 'pattern': r'^[a-zA-Z0-9_.~-]+$'},
+                    'nics': {'type': 'array', 'minItems': 1, 'items': {'type': 'string', 'pattern': MAC_PATTERN}},
+                    'mode': {'enum': BOND_MODES},
+                    'mac': {'type': 'string', 'pattern': MAC_PATTERN},
+                    'properties': {'type': 'object', 'description': 'e.g. {miimon: 100, xmit_hash_policy: layer3+4}'},
+                    'standalone_ports': {'type': 'boolean',
+                                         'description': 'Its NICs may also be used alone (default true).'},
                 },
             },
         },
@@ -221,6 +238,27 @@ def _check_network(host, network, problems):
                 problems.append('%s: network.%s.gateway: %r is not an IP address' % (host, family, gateway))
 
 
+def _check_bonds(host, server, problems):
+    macs = {nic['mac'].lower() for nic in server.get('nics', [])}
+    bonded, names = {}, set()
+    for i, bond in enumerate(server.get('bonds', [])):
+        if bond['name'] in names:
+            problems.append('%s: bonds[%d].name: %s is used twice' % (host, i, bond['name']))
+        names.add(bond['name'])
+        for j, mac in enumerate(bond['nics']):
+            mac = mac.lower()
+            if mac not in macs:
+                problems.append('%s: bonds[%d].nics[%d]: %s is not one of the server\'s nics' % (host, i, j, mac))
+            elif mac in bonded:
+                problems.append('%s: bonds[%d].nics[%d]: %s is already in bond %s' % (host, i, j, mac, bonded[mac]))
+            bonded.setdefault(mac, bond['name'])
+
+
+def portgroup_name(server_name, bond_name):
+    """Ironic port group names are unique across Ironic: prefix the server's."""
+    return '%s-%s' % (server_name, bond_name)
+
+
 def validate_fleet(servers, enabled_drivers=None):
     """Every problem of every server, as 'host: field: problem' lines.
 
@@ -260,6 +298,7 @@ def validate_fleet(servers, enabled_drivers=None):
         pxe = [nic for nic in server.get('nics', []) if nic.get('pxe')]
         if len(pxe) > 1:
             problems.append('%s: nics: more than one NIC has pxe: true' % host)
+        _check_bonds(host, server, problems)
 
         if server['name'] in seen_names:
             problems.append('%s: name: also used by %s' % (host, seen_names[server['name']]))
@@ -282,7 +321,10 @@ def _redfish_url(address):
 
 
 def to_ironic(server):
-    """The Ironic fields of a valid description: (node fields, ports).
+    """The Ironic fields of a valid description: (node fields, ports, port groups).
+
+    Each port names its port group (``portgroup``, None when not bonded); the
+    node module turns that name into the group's UUID.
 
     Only keys the description gives appear, so an update patches exactly those
     (keys written by inspection or by hand survive).
@@ -328,10 +370,22 @@ def to_ironic(server):
 
     nics = server.get('nics') or []
     any_pxe = any(nic.get('pxe') for nic in nics)
+    group_of = {}
+    portgroups = []
+    for bond in server.get('bonds') or []:
+        group = {'name': portgroup_name(server['name'], bond['name'])}
+        for key, ironic_key in (('mode', 'mode'), ('mac', 'address'), ('properties', 'properties'),
+                                ('standalone_ports', 'standalone_ports_supported')):
+            if key in bond:
+                group[ironic_key] = bond[key].lower() if key == 'mac' else bond[key]
+        portgroups.append(group)
+        for mac in bond['nics']:
+            group_of[mac.lower()] = group['name']
     ports = []
     for index, nic in enumerate(nics):
-        port = {'address': nic['mac'].lower(), 'pxe_enabled': nic.get('pxe', not any_pxe and index == 0)}
+        port = {'address': nic['mac'].lower(), 'pxe_enabled': nic.get('pxe', not any_pxe and index == 0),
+                'portgroup': group_of.get(nic['mac'].lower())}
         if nic.get('local_link_connection'):
             port['local_link_connection'] = nic['local_link_connection']
         ports.append(port)
-    return fields, ports
+    return fields, ports, portgroups

@@ -53,26 +53,64 @@ def plan_traits(current, desired):
 
 
 def plan_ports(current, desired):
-    """(create, update, delete) to make the node's ports match ``desired``.
+    """What to do so that the node's ports match ``desired``, as a dict of lists.
 
     Ports are matched by MAC: a MAC that changed is a port removed and one
-    added. ``current`` items are dicts with id, address, pxe_enabled,
-    local_link_connection; ``update`` is a list of (port id, patch ops).
+    added. Items are dicts with address, pxe_enabled, local_link_connection
+    and ``portgroup`` (the group's name, None when not bonded); current ones
+    also have ``id``. Keys: create (ports), update ((port id, patch ops)),
+    delete (ports), detach (port ids leaving their group), attach ((port id,
+    group name)). Detaching comes before a group is removed, attaching after
+    it is created.
     """
     have = {p['address'].lower(): p for p in current}
     want = {p['address'].lower(): p for p in desired}
-    create = [want[mac] for mac in want if mac not in have]
-    delete = [have[mac] for mac in have if mac not in want]
-    update = []
+    plan = {'create': [want[mac] for mac in want if mac not in have],
+            'delete': [have[mac] for mac in have if mac not in want],
+            'update': [], 'detach': [], 'attach': []}
     for mac in want:
         if mac not in have:
             continue
         ops = []
         for key in ('pxe_enabled', 'local_link_connection'):
-            if key in want[mac] and (have[mac].get(key) or ({} if key == 'local_link_connection' else None)) != want[mac][key]:
+            if key not in want[mac]:
+                continue
+            got = have[mac].get(key)
+            if key == 'local_link_connection':
+                got = got or {}  # Ironic returns {} or None for "no switch data"
+            if got != want[mac][key]:
                 ops.append({'op': 'add', 'path': '/%s' % key, 'value': want[mac][key]})
         if ops:
-            update.append((have[mac]['id'], ops))
+            plan['update'].append((have[mac]['id'], ops))
+        group_now, group_wanted = have[mac].get('portgroup'), want[mac].get('portgroup')
+        if group_now != group_wanted:
+            if group_now:
+                plan['detach'].append(have[mac]['id'])
+            if group_wanted:
+                plan['attach'].append((have[mac]['id'], group_wanted))
+    return plan
+
+
+PORTGROUP_FIELDS = ('mode', 'address', 'properties', 'standalone_ports_supported')
+
+
+def plan_portgroups(current, desired):
+    """(create, update, delete) for the node's port groups, matched by name.
+
+    Only the keys a desired group gives are compared; ``update`` is a list of
+    (group id, patch ops).
+    """
+    have = {g['name']: g for g in current}
+    want = {g['name']: g for g in desired}
+    create = [want[name] for name in want if name not in have]
+    delete = [have[name] for name in have if name not in want]
+    update = []
+    for name in want:
+        if name in have:
+            ops = [{'op': 'add', 'path': '/%s' % key, 'value': want[name][key]}
+                   for key in PORTGROUP_FIELDS if key in want[name] and have[name].get(key) != want[name][key]]
+            if ops:
+                update.append((have[name]['id'], ops))
     return create, update, delete
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r'''
 module: node
-short_description: Enroll, update or remove bare-metal nodes and their ports in Ironic
+short_description: Enroll, update or remove bare-metal nodes, their ports and port groups in Ironic
 version_added: 0.1.0
 description:
   - Makes Ironic's nodes match server descriptions in the inventory contract (see docs/inventory.md) -
@@ -17,7 +17,8 @@ description:
     O(provision_state=available) is asked for.
   - Updates patch only the keys the description gives, so keys written by inspection or by hand survive.
     A password Ironic shows masked is not a change unless O(resend_secrets=true).
-  - Ports are reconciled by MAC address (added, removed, C(pxe_enabled) and C(local_link_connection) updated).
+  - Ports are reconciled by MAC address (added, removed, C(pxe_enabled) and C(local_link_connection) updated),
+    and bonds become Ironic port groups holding their ports (added, updated, removed).
   - One node or a list of nodes; a list shares one connection, runs O(concurrency) nodes at a time,
     waits with one API call per cycle for the whole fleet, and reports every node.
 author:
@@ -179,7 +180,7 @@ from ansible_collections.rackops.baremetal.plugins.module_utils._module import I
 from ansible_collections.rackops.baremetal.plugins.module_utils._fleet_options import (
     FLEET_ARGUMENT_SPEC, fleet_concurrency)
 from ansible_collections.rackops.baremetal.plugins.module_utils._reconcile import (
-    ACTION_RESULT, plan_node_patch, plan_ports, plan_traits, provision_path)
+    ACTION_RESULT, plan_node_patch, plan_portgroups, plan_ports, plan_traits, provision_path)
 from ansible_collections.rackops.baremetal.plugins.module_utils._redact import redact
 from ansible_collections.rackops.baremetal.plugins.module_utils._waiting import wait_provision
 
@@ -203,6 +204,9 @@ class NodeManager:
         self.by_name = {}
         self.ports = {}
         self.pending_ports = {}
+        self.portgroups = {}
+        self.group_ids = {}
+        self.port_macs = {}
         self.timings = {}
         self.diffs = []
         self.concurrency = fleet_concurrency(module)
@@ -214,11 +218,23 @@ class NodeManager:
         self.by_name = {n.name: n for n in nodes if n.name in names}
         self.names_by_uuid = {n.id: n.name or n.id for n in nodes}
         if self.by_name or any(s.get('nics') for s in self.servers):
+            group_names = {}
+            if self.by_name:
+                groups = self.module.call('list port groups', lambda: list(self.baremetal.port_groups(details=True)))
+                for group in groups:
+                    group_names[group.id] = group.name
+                    self.group_ids[group.name] = group.id
+                    self.portgroups.setdefault(group.node_id, []).append(
+                        {'id': group.id, 'name': group.name, 'mode': group.mode, 'address': group.address,
+                         'properties': group.properties or {},
+                         'standalone_ports_supported': group.is_standalone_ports_supported})
             ports = self.module.call('list ports', lambda: list(self.baremetal.ports(details=True)))
             for port in ports:
+                self.port_macs[port.id] = port.address.lower()
                 self.ports.setdefault(port.node_id, []).append(
                     {'id': port.id, 'address': port.address.lower(), 'pxe_enabled': port.is_pxe_enabled,
-                     'local_link_connection': port.local_link_connection or {}})
+                     'local_link_connection': port.local_link_connection or {},
+                     'portgroup': group_names.get(port.port_group_id)})
 
     def mac_conflicts(self):
         """MACs the fleet wants that Ironic already has on some other node.
@@ -258,10 +274,10 @@ class NodeManager:
         if state == 'absent':
             self.remove(result, existing)
             return
-        fields, ports = to_ironic(server)
+        fields, ports, groups = to_ironic(server)
         traits = fields.pop('traits', None)
         if existing is None:
-            self.create(result, fields, ports, traits)
+            self.create(result, fields, ports, groups, traits)
             return
         result.observe(existing)
         current = existing.to_dict(computed=False, original_names=True)
@@ -269,10 +285,17 @@ class NodeManager:
         new_traits = plan_traits(current.get('traits'), traits)
         if new_traits is not None:
             before['traits'], after['traits'] = sorted(current.get('traits') or []), new_traits
-        create, update, delete = plan_ports(self.ports.get(existing.id, []), ports)
-        if create or update or delete:
+        port_plan = plan_ports(self.ports.get(existing.id, []), ports)
+        group_plan = plan_portgroups(self.portgroups.get(existing.id, []), groups)
+        if any(port_plan.values()):
             before['ports'] = sorted(p['address'] for p in self.ports.get(existing.id, []))
             after['ports'] = sorted(p['address'] for p in ports)
+        if any(group_plan) or port_plan['attach'] or port_plan['detach']:
+            before['bonds'] = {g['name']: sorted(p['address'] for p in self.ports.get(existing.id, [])
+                                                 if p.get('portgroup') == g['name'])
+                               for g in self.portgroups.get(existing.id, [])}
+            after['bonds'] = {g['name']: sorted(p['address'] for p in ports if p.get('portgroup') == g['name'])
+                              for g in groups}
         if before or after:
             self.diffs.append({'before_header': result.name, 'after_header': result.name,
                                'before': redact(before), 'after': redact(after)})
@@ -284,16 +307,20 @@ class NodeManager:
             result.did('set traits')
             if not self.check:
                 self.call(result, 'set traits of', self.baremetal.set_node_traits, existing.id, new_traits)
-        self.remove_ports(result, delete)
-        self.pending_ports[result.name] = (existing.id, create, update)
+        self.release_ports(result, port_plan, group_plan[2])
+        self.pending_ports[result.name] = (existing.id, port_plan, group_plan[0], group_plan[1])
 
-    def create(self, result, fields, ports, traits):
+    def create(self, result, fields, ports, groups, traits):
         result.did('create')
+        after = dict(fields, traits=sorted(traits or []), ports=[p['address'] for p in ports])
+        if groups:
+            after['bonds'] = {g['name']: [p['address'] for p in ports if p['portgroup'] == g['name']] for g in groups}
         self.diffs.append({'before_header': result.name, 'after_header': result.name,
-                           'before': {}, 'after': redact(dict(fields, traits=sorted(traits or []),
-                                                              ports=[p['address'] for p in ports]))})
+                           'before': {}, 'after': redact(after)})
         if self.check:
             result.provision_state = 'enroll'
+            for group in groups:
+                result.did('add bond %s' % group['name'])
             for port in ports:
                 result.did('add port %s' % port['address'])
             return
@@ -301,29 +328,59 @@ class NodeManager:
         result.observe(node)
         if traits:
             self.call(result, 'set traits of', self.baremetal.set_node_traits, node.id, traits)
-        self.pending_ports[result.name] = (node.id, ports, [])
+        self.pending_ports[result.name] = (node.id, plan_ports([], ports), groups, [])
 
-    def remove_ports(self, result, delete):
-        for port in delete:
+    def release_ports(self, result, port_plan, old_groups):
+        """First phase: remove ports, take ports out of groups, remove groups."""
+        for port in port_plan['delete']:
             result.did('remove port %s' % port['address'])
             if not self.check:
                 self.call(result, 'remove port %s of' % port['address'], self.baremetal.delete_port, port['id'])
+        for port_id in port_plan['detach']:
+            result.did('take port %s out of its bond' % self.port_macs.get(port_id, port_id))
+            if not self.check:
+                self.call(result, 'take a port out of a bond of', self.baremetal.patch_port, port_id,
+                          [{'op': 'remove', 'path': '/portgroup_uuid'}])
+        for group in old_groups:
+            result.did('remove bond %s' % group['name'])
+            if not self.check:
+                self.call(result, 'remove bond %s of' % group['name'], self.baremetal.delete_port_group, group['id'])
 
     def add_ports(self, result):
         """Second phase: every removal of the fleet is done, so a MAC moving
         between two of its nodes is free before it is added."""
         if result.name not in self.pending_ports:
             return
-        node_id, create, update = self.pending_ports.pop(result.name)
-        for port_id, ops in update:
-            result.did('update port %s' % port_id)
+        node_id, port_plan, new_groups, group_updates = self.pending_ports.pop(result.name)
+        group_ids = dict(self.group_ids)
+        for group in new_groups:
+            result.did('add bond %s' % group['name'])
+            if not self.check:
+                created = self.call(result, 'add bond %s to' % group['name'], self.baremetal.create_port_group,
+                                    node_id=node_id, **group)
+                group_ids[group['name']] = created.id
+        group_names = {uuid: name for name, uuid in group_ids.items()}
+        for group_id, ops in group_updates:
+            result.did('update bond %s' % group_names.get(group_id, group_id))
+            if not self.check:
+                self.call(result, 'update a bond of', self.baremetal.patch_port_group, group_id, ops)
+        for port_id, ops in port_plan['update']:
+            result.did('update port %s' % self.port_macs.get(port_id, port_id))
             if not self.check:
                 self.call(result, 'update a port of', self.baremetal.patch_port, port_id, ops)
-        for port in create:
+        for port in port_plan['create']:
             result.did('add port %s' % port['address'])
             if not self.check:
+                attrs = {k: v for k, v in port.items() if k != 'portgroup'}
+                if port.get('portgroup'):
+                    attrs['port_group_id'] = group_ids[port['portgroup']]
                 self.call(result, 'add port %s to' % port['address'], self.baremetal.create_port,
-                          node_id=node_id, **port)
+                          node_id=node_id, **attrs)
+        for port_id, group_name in port_plan['attach']:
+            result.did('put port %s into bond %s' % (self.port_macs.get(port_id, port_id), group_name))
+            if not self.check:
+                self.call(result, 'put a port into a bond of', self.baremetal.patch_port, port_id,
+                          [{'op': 'add', 'path': '/portgroup_uuid', 'value': group_ids[group_name]}])
 
     def remove(self, result, existing):
         if existing is None:

@@ -223,3 +223,41 @@ def test_a_deployed_node_is_removed_only_when_forced(engine, tmp_path):
         if engine.sdk().baremetal.find_node('act-0') is not None:
             conn.baremetal.set_node_maintenance(node.id, reason='test cleanup')
             conn.baremetal.delete_node(node.id)
+
+
+def test_bonds_become_port_groups(engine, tmp_path):
+    macs = ['52:54:00:13:00:01', '52:54:00:13:00:02', '52:54:00:13:00:03']
+    server = {'bmc': {'driver': 'fake-hardware'}, 'nics': [{'mac': m} for m in macs],
+              'bonds': [{'name': 'bond0', 'nics': macs[:2], 'mode': '802.3ad',
+                         'properties': {'miimon': 100}}]}
+    inventory = write_inventory(tmp_path / 'bond.yml', {'bond-0': server})
+    conn = engine.sdk()
+
+    def groups():
+        node = conn.baremetal.find_node('bond-0')
+        names = {g.id: (g.name, g.mode, g.properties) for g in conn.baremetal.port_groups(details=True, node=node.id)}
+        return {p.address: names.get(p.port_group_id) for p in conn.baremetal.ports(details=True, node=node.id)}
+
+    try:
+        play(engine, 'enroll.yml', inventory)
+        bonded = ('bond-0-bond0', '802.3ad', {'miimon': 100})
+        assert groups() == {macs[0]: bonded, macs[1]: bonded, macs[2]: None}
+        code, output = play(engine, 'enroll.yml', inventory)
+        assert recap(output)['changed'] == 0
+
+        server['bonds'] = [{'name': 'bond0', 'nics': macs[1:], 'mode': 'active-backup'}]
+        inventory = write_inventory(tmp_path / 'bond2.yml', {'bond-0': server})
+        play(engine, 'enroll.yml', inventory)
+        bonded = ('bond-0-bond0', 'active-backup', {'miimon': 100})  # properties not given: kept
+        assert groups() == {macs[0]: None, macs[1]: bonded, macs[2]: bonded}
+
+        del server['bonds']
+        inventory = write_inventory(tmp_path / 'bond3.yml', {'bond-0': server})
+        code, output = play(engine, 'enroll.yml', inventory)
+        assert 'remove bond bond-0-bond0' in output
+        assert groups() == {mac: None for mac in macs}
+        assert list(conn.baremetal.port_groups(node=conn.baremetal.find_node('bond-0').id)) == []
+    finally:
+        node = conn.baremetal.find_node('bond-0')
+        if node is not None:
+            conn.baremetal.delete_node(node.id)

@@ -86,22 +86,24 @@ def test_a_server_that_is_not_a_dict():
 
 
 def test_to_ironic_maps_drivers_and_only_given_keys():
-    fields, ports = to_ironic(ipmi('a', '52:54:00:AA:00:01', '10.0.0.1', resource_class='gold',
-                                   properties={'cpus': 4, 'boot_mode': 'uefi'}, root_device={'size': 100},
-                                   interfaces={'deploy': 'fake'}, deploy_kernel='http://h/k'))
+    server = ipmi('a', '52:54:00:AA:00:01', '10.0.0.1', resource_class='gold',
+                  properties={'cpus': 4, 'boot_mode': 'uefi'}, root_device={'size': 100},
+                  interfaces={'deploy': 'fake'}, deploy_kernel='http://h/k')
+    fields, ports, groups = to_ironic(server)
     assert fields == {
         'name': 'a', 'driver': 'ipmi', 'resource_class': 'gold', 'deploy_interface': 'fake',
         'driver_info': {'ipmi_address': '10.0.0.1', 'ipmi_username': 'admin', 'ipmi_password': 'pw',
                         'deploy_kernel': 'http://h/k'},
         'properties': {'cpus': 4, 'capabilities': 'boot_mode:uefi', 'root_device': {'size': 100}},
     }
-    assert ports == [{'address': '52:54:00:aa:00:01', 'pxe_enabled': True}]
+    assert ports == [{'address': '52:54:00:aa:00:01', 'pxe_enabled': True, 'portgroup': None}]
+    assert groups == []
 
 
 def test_redfish_address_becomes_a_url_and_pxe_defaults_to_first_nic():
-    fields, ports = to_ironic({'name': 'r', 'bmc': {'driver': 'redfish', 'address': 'bmc.example',
-                                                    'system_id': '/redfish/v1/Systems/1'},
-                               'nics': [{'mac': '52:54:00:00:00:01'}, {'mac': '52:54:00:00:00:02', 'pxe': True}]})
+    server = {'name': 'r', 'bmc': {'driver': 'redfish', 'address': 'bmc.example', 'system_id': '/redfish/v1/Systems/1'},
+              'nics': [{'mac': '52:54:00:00:00:01'}, {'mac': '52:54:00:00:00:02', 'pxe': True}]}
+    fields, ports, _groups = to_ironic(server)
     assert fields['driver_info']['redfish_address'] == 'https://bmc.example'
     assert [p['pxe_enabled'] for p in ports] == [False, True]
 
@@ -116,3 +118,28 @@ def test_deep_merge_lets_hosts_override_group_defaults_key_by_key():
 def test_published_schema_is_the_one_the_validator_uses():
     published = json.loads((REPO / 'docs/inventory.schema.json').read_text())
     assert published == json.loads(json.dumps(SCHEMA)), 'run scripts/export-inventory-schema.py'
+
+
+def test_bonds_become_port_groups_and_are_checked():
+    server = ipmi('a', '52:54:00:00:00:01', '10.0.0.1')
+    server['nics'].append({'mac': '52:54:00:00:00:02'})
+    server['bonds'] = [{'name': 'bond0', 'nics': ['52:54:00:00:00:01', '52:54:00:00:00:02'], 'mode': '802.3ad',
+                        'properties': {'miimon': 100}}]
+    assert validate_fleet([server]) == []
+    _fields, ports, groups = to_ironic(server)
+    assert groups == [{'name': 'a-bond0', 'mode': '802.3ad', 'properties': {'miimon': 100}}]
+    assert {p['portgroup'] for p in ports} == {'a-bond0'}
+    server['bonds'].append({'name': 'bond0', 'nics': ['52:54:00:00:00:02', '52:54:00:00:00:09']})
+    problems = validate_fleet([server])
+    assert 'a: bonds[1].name: bond0 is used twice' in problems
+    assert 'a: bonds[1].nics[0]: 52:54:00:00:00:02 is already in bond bond0' in problems
+    assert "a: bonds[1].nics[1]: 52:54:00:00:00:09 is not one of the server's nics" in problems
+
+
+def test_the_shipped_example_rack_is_valid():
+    import yaml  # pylint: disable=import-outside-toplevel
+    group = yaml.safe_load((REPO / 'inventory/example-rack.yml').read_text())['all']['children']['baremetal']
+    servers = [dict(deep_merge(group['vars']['baremetal_defaults'], own['baremetal']), name=host)
+               for host, own in group['hosts'].items()]
+    assert len(servers) == 5
+    assert validate_fleet(servers, enabled_drivers=['ipmi', 'redfish']) == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ansible_collections.rackops.baremetal.plugins.module_utils._reconcile import (
     plan_node_patch,
+    plan_portgroups,
     plan_ports,
     plan_traits,
     provision_path,
@@ -51,19 +52,43 @@ def test_ports_are_matched_by_mac():
                {'address': '52:54:00:00:00:02', 'pxe_enabled': False,
                 'local_link_connection': {'switch_id': 'aa:bb:cc:dd:ee:ff', 'port_id': 'Eth1'}},
                {'address': '52:54:00:00:00:03', 'pxe_enabled': False}]
-    create, update, delete = plan_ports(current, desired)
-    assert create == [desired[2]]
-    assert delete == []
-    assert update == [('p2', [{'op': 'add', 'path': '/pxe_enabled', 'value': False},
-                              {'op': 'add', 'path': '/local_link_connection',
-                               'value': {'switch_id': 'aa:bb:cc:dd:ee:ff', 'port_id': 'Eth1'}}])]
+    plan = plan_ports(current, desired)
+    assert plan['create'] == [desired[2]]
+    assert plan['delete'] == []
+    assert plan['update'] == [('p2', [{'op': 'add', 'path': '/pxe_enabled', 'value': False},
+                                      {'op': 'add', 'path': '/local_link_connection',
+                                       'value': {'switch_id': 'aa:bb:cc:dd:ee:ff', 'port_id': 'Eth1'}}])]
 
 
 def test_a_changed_mac_moves_the_port():
-    create, update, delete = plan_ports([{'id': 'p1', 'address': '52:54:00:00:00:01', 'pxe_enabled': True}],
-                                        [{'address': '52:54:00:00:00:09', 'pxe_enabled': True}])
-    assert [p['address'] for p in create] == ['52:54:00:00:00:09']
-    assert [p['id'] for p in delete] == ['p1'] and update == []
+    plan = plan_ports([{'id': 'p1', 'address': '52:54:00:00:00:01', 'pxe_enabled': True}],
+                      [{'address': '52:54:00:00:00:09', 'pxe_enabled': True}])
+    assert [p['address'] for p in plan['create']] == ['52:54:00:00:00:09']
+    assert [p['id'] for p in plan['delete']] == ['p1'] and plan['update'] == []
+
+
+def test_ports_join_and_leave_bonds():
+    current = [{'id': 'p1', 'address': 'aa:00:00:00:00:01', 'pxe_enabled': True, 'portgroup': None},
+               {'id': 'p2', 'address': 'aa:00:00:00:00:02', 'pxe_enabled': False, 'portgroup': 'n-bond0'},
+               {'id': 'p3', 'address': 'aa:00:00:00:00:03', 'pxe_enabled': False, 'portgroup': 'n-bond0'}]
+    desired = [{'address': 'aa:00:00:00:00:01', 'pxe_enabled': True, 'portgroup': 'n-bond1'},
+               {'address': 'aa:00:00:00:00:02', 'pxe_enabled': False, 'portgroup': 'n-bond1'},
+               {'address': 'aa:00:00:00:00:03', 'pxe_enabled': False, 'portgroup': 'n-bond0'}]
+    plan = plan_ports(current, desired)
+    assert plan['detach'] == ['p2']
+    assert plan['attach'] == [('p1', 'n-bond1'), ('p2', 'n-bond1')]
+    assert plan['update'] == [] and plan['create'] == [] and plan['delete'] == []
+
+
+def test_portgroups_are_matched_by_name_and_compare_given_keys_only():
+    current = [{'id': 'g0', 'name': 'n-bond0', 'mode': 'active-backup', 'address': None, 'properties': {},
+                'standalone_ports_supported': True},
+               {'id': 'g9', 'name': 'n-old', 'mode': None}]
+    desired = [{'name': 'n-bond0', 'mode': '802.3ad'}, {'name': 'n-bond1'}]
+    create, update, delete = plan_portgroups(current, desired)
+    assert create == [{'name': 'n-bond1'}]
+    assert update == [('g0', [{'op': 'add', 'path': '/mode', 'value': '802.3ad'}])]
+    assert [g['id'] for g in delete] == ['g9']
 
 
 def test_provision_paths():

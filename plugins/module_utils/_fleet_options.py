@@ -8,7 +8,7 @@ doc_fragments/fleet.py: change both together.
 
 from __future__ import annotations
 
-from ansible_collections.rackops.baremetal.plugins.module_utils._fleet import FAIL_ON
+from ansible_collections.rackops.baremetal.plugins.module_utils._fleet import FAIL_ON, NodeResult
 
 FLEET_ARGUMENT_SPEC = dict(
     concurrency=dict(type='int'),
@@ -35,3 +35,20 @@ def fleet_concurrency(module):
         return max(1, int(hint))
     except (TypeError, ValueError):
         return FALLBACK_CONCURRENCY
+
+
+class FleetTask:
+    """What every fleet module's run holds: the module, one result per node, the diff."""
+
+    def __init__(self, module, names):
+        self.module = module
+        self.params = module.params
+        self.check = module.check_mode
+        self.baremetal = module.baremetal
+        self.results = [NodeResult(name) for name in names]
+        self.diffs = []
+        self.concurrency = fleet_concurrency(module)
+
+    def call(self, result, operation, fn, *args, **kwargs):
+        """One Ironic call for this node; a failure is raised for run_phase to record."""
+        return self.module.try_call(operation, fn, *args, node=result.name, **kwargs)

@@ -173,12 +173,12 @@ concurrency:
 
 import time
 
-from ansible_collections.rackops.baremetal.plugins.module_utils._fleet import NodeResult, run_phase
+from ansible_collections.rackops.baremetal.plugins.module_utils._fleet import run_phase
 from ansible_collections.rackops.baremetal.plugins.module_utils._inventory import (
     HAS_JSONSCHEMA, JSONSCHEMA_IMPORT_ERROR, to_ironic, validate_fleet)
 from ansible_collections.rackops.baremetal.plugins.module_utils._module import IronicModule
 from ansible_collections.rackops.baremetal.plugins.module_utils._fleet_options import (
-    FLEET_ARGUMENT_SPEC, fleet_concurrency)
+    FLEET_ARGUMENT_SPEC, FleetTask)
 from ansible_collections.rackops.baremetal.plugins.module_utils._reconcile import (
     ACTION_RESULT, plan_node_patch, plan_portgroups, plan_ports, plan_traits, provision_path)
 from ansible_collections.rackops.baremetal.plugins.module_utils._redact import redact
@@ -191,16 +191,12 @@ DELETABLE = ('enroll', 'manageable', 'available', 'clean failed', 'inspect faile
 READ_CONCURRENCY = 8
 
 
-class NodeManager:
+class NodeManager(FleetTask):
     """Brings a fleet of nodes to their descriptions, phase by phase."""
 
     def __init__(self, module, servers):
-        self.module = module
-        self.params = module.params
-        self.check = module.check_mode
-        self.baremetal = module.baremetal
+        super().__init__(module, [s['name'] for s in servers])
         self.servers = servers
-        self.results = [NodeResult(s['name']) for s in servers]
         self.by_name = {}
         self.ports = {}
         self.pending_ports = {}
@@ -208,8 +204,6 @@ class NodeManager:
         self.group_ids = {}
         self.port_macs = {}
         self.timings = {}
-        self.diffs = []
-        self.concurrency = fleet_concurrency(module)
 
     # -- reading: one list call each for nodes and ports -------------------
     def read(self):
@@ -263,9 +257,6 @@ class NodeManager:
                 problems.append('%s: nics[%d].mac: %s is already a port of Ironic node %s'
                                 % (taker, index, port['address'], owner))
         return sorted(problems)
-
-    def call(self, result, operation, fn, *args, **kwargs):
-        return self.module.try_call(operation, fn, *args, node=result.name, **kwargs)
 
     # -- records -----------------------------------------------------------
     def reconcile_record(self, result, server):

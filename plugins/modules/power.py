@@ -95,10 +95,9 @@ retries:
   elements: dict
 '''
 
-from ansible_collections.rackops.baremetal.plugins.module_utils._fleet import (
-    NodeResult, WAIT_FIELDS, run_phase)
+from ansible_collections.rackops.baremetal.plugins.module_utils._fleet import WAIT_FIELDS, run_phase
 from ansible_collections.rackops.baremetal.plugins.module_utils._fleet_options import (
-    FLEET_ARGUMENT_SPEC, fleet_concurrency)
+    FLEET_ARGUMENT_SPEC, FleetTask)
 from ansible_collections.rackops.baremetal.plugins.module_utils._module import IronicModule
 from ansible_collections.rackops.baremetal.plugins.module_utils._waiting import wait_power
 
@@ -112,19 +111,8 @@ POWER_ACTIONS = {
 }
 
 
-class PowerManager:
-
-    def __init__(self, module, names):
-        self.module = module
-        self.params = module.params
-        self.check = module.check_mode
-        self.baremetal = module.baremetal
-        self.results = [NodeResult(name) for name in names]
-        self.diffs = []
-        self.concurrency = fleet_concurrency(module)
-
-    def call(self, result, operation, fn, *args, **kwargs):
-        return self.module.try_call(operation, fn, *args, node=result.name, **kwargs)
+class PowerManager(FleetTask):
+    """Sets boot device, then power, for every node; waits for power to settle."""
 
     def read(self):
         nodes = self.module.call('list nodes', lambda: list(self.baremetal.nodes(fields=WAIT_FIELDS)))

@@ -24,6 +24,13 @@ WAIT_FIELDS = ['uuid', 'name', 'provision_state', 'target_provision_state', 'pow
 FAIL_ON = ('any', 'all', 'never')
 
 
+def field_getter(node):
+    """``get(key)`` for a node record, whether a dict or an openstacksdk resource."""
+    if isinstance(node, dict):
+        return node.get
+    return lambda key: getattr(node, key, None)
+
+
 class NodeResult:
     """What happened to one node; becomes one entry of the module's ``nodes``."""
 
@@ -60,7 +67,7 @@ class NodeResult:
 
     def observe(self, node):
         """Take the states from an Ironic node record (SDK resource or dict)."""
-        get = node.get if isinstance(node, dict) else lambda key: getattr(node, key, None)
+        get = field_getter(node)
         self.uuid = get('id') or get('uuid') or self.uuid
         self.provision_state = get('provision_state')
         self.power_state = get('power_state')
@@ -116,7 +123,7 @@ def wait_for(list_nodes, results, check, timeout, interval=1.0, progress=None,
     while waiting:
         by_uuid = {}
         for node in list_nodes():
-            get = node.get if isinstance(node, dict) else lambda key, n=node: getattr(n, key, None)
+            get = field_getter(node)
             by_uuid[get('id') or get('uuid')] = node
         for uuid, result in list(waiting.items()):
             node = by_uuid.get(uuid)

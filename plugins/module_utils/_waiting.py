@@ -7,7 +7,7 @@ Private to rackops.baremetal (the leading underscore).
 
 from __future__ import annotations
 
-from ansible_collections.rackops.baremetal.plugins.module_utils._fleet import WAIT_FIELDS, wait_for
+from ansible_collections.rackops.baremetal.plugins.module_utils._fleet import WAIT_FIELDS, field_getter, wait_for
 
 
 def list_fleet(module):
@@ -24,15 +24,11 @@ def settled(node_get):
     return not node_get('target_provision_state') and not node_get('target_power_state') and not node_get('reservation')
 
 
-def _getter(node):
-    return node.get if isinstance(node, dict) else lambda key: getattr(node, key, None)
-
-
 def wait_provision(module, results, done_state, failed_states, timeout, interval):
     """Wait until each node reaches ``done_state`` (and is unlocked) or fails."""
 
     def check(result, node):
-        get = _getter(node)
+        get = field_getter(node)
         state = get('provision_state')
         if state == done_state and settled(get):
             return 'done'
@@ -47,7 +43,7 @@ def wait_power(module, results, timeout, interval, want=None):
     """Wait until each node's power has settled (and, with ``want``, equals it)."""
 
     def check(result, node):
-        get = _getter(node)
+        get = field_getter(node)
         if not settled(get):
             return 'wait'
         if want and get('power_state') != want.get(result.uuid, get('power_state')):

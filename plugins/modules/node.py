@@ -237,25 +237,22 @@ class NodeManager(FleetTask):
         removed from the one before it is added to the other); any other
         owner makes the run fail before it writes anything.
         """
-        wanted = {}
+        wanted = {}  # MAC -> (server name, index in its nics)
         for server in self.servers:
             if server.get('state', self.params['state']) == 'present':
-                for nic in server.get('nics') or []:
-                    wanted[nic['mac'].lower()] = server['name']
+                for index, nic in enumerate(server.get('nics') or []):
+                    wanted[nic['mac'].lower()] = (server['name'], index)
+        fleet = {s['name'] for s in self.servers}
         problems = []
         for node_uuid, ports in self.ports.items():
             owner = self.names_by_uuid.get(node_uuid, node_uuid)
+            if owner in fleet:
+                continue  # its MACs are ours to move within this run
             for port in ports:
-                taker = wanted.get(port['address'])
-                if taker is None or taker == owner:
-                    continue
-                if owner in {s['name'] for s in self.servers} and wanted.get(port['address']) != owner:
-                    continue  # moves within this fleet
-                index = next(i for i, nic in enumerate(
-                    next(s for s in self.servers if s['name'] == taker).get('nics') or [])
-                    if nic['mac'].lower() == port['address'])
-                problems.append('%s: nics[%d].mac: %s is already a port of Ironic node %s'
-                                % (taker, index, port['address'], owner))
+                if port['address'] in wanted:
+                    taker, index = wanted[port['address']]
+                    problems.append('%s: nics[%d].mac: %s is already a port of Ironic node %s'
+                                    % (taker, index, port['address'], owner))
         return sorted(problems)
 
     # -- records -----------------------------------------------------------

@@ -17,7 +17,14 @@ The control API (JSON over HTTP on loopback) lets tests read and change state:
     GET   /bmcs                  every BMC's state
     GET   /bmcs/<name>           one BMC
     PATCH /bmcs/<name>           {"power": "on", "boot_device": "pxe",
-                                  "unreachable": true, "delay": 2.5}
+                                  "unreachable": true, "delay": 2.5,
+                                  "sensors": {"CPU Temp": 95},
+                                  "fru": {"serial": "X1"}, "firmware": "2.10"}
+
+Each BMC also serves, over IPMI, what inventory and health tools read: Get
+Device ID (firmware version), FRU 0 (board and product areas: vendor, model,
+serial), an SDR repository and sensor readings (CPU/inlet temperature, fans,
+power supplies; thresholds decide each reading's health).
 
 ``unreachable`` makes the BMC drop every packet (a dead BMC: clients time
 out); ``delay`` answers late. Each BMC counts the IPMI commands it served.
@@ -29,7 +36,13 @@ Fixes for pyghmi's server side (see the lab notes):
     that open-session proposal (status 0x11) so clients fall back to SHA-1;
   * close-session is a no-op upstream: we drop the session so stale ones do
     not pile up across runs;
-  * one bad exchange must not kill the listener: the loop survives errors.
+  * one bad exchange must not kill the listener: the loop survives errors;
+  * sessions are keyed by client address and BMC *port* upstream, so BMCs on
+    one port and different addresses (real racks: every BMC on :623) cross
+    sessions: we key them per BMC instead;
+  * Get Device ID packs 4-byte manufacturer/product IDs upstream: we answer
+    per the spec (3 + 2 bytes, then the auxiliary firmware revision).
+Serial-over-LAN is not emulated.
 """
 
 from __future__ import annotations
@@ -38,6 +51,7 @@ import argparse
 import collections
 import json
 import signal
+import struct
 import sys
 import threading
 import time
@@ -91,23 +105,126 @@ def _close_server_session(self):
     self.bmc.count('close_session')
 
 
+def _io_graball(mysockets, iowaiters):
+    """pyghmi's receive loop, with sessions looked up per BMC, not per port."""
+    sockaddrs = []
+    for mysocket in mysockets:
+        while True:
+            rdata = ipmisession._io_recvfrom(mysocket, 3000)
+            if rdata is None:
+                break
+            if len(rdata[0]) < 4:  # a wake-up byte, not IPMI
+                continue
+            bmc = _BY_SOCKET.get(_socket_key(mysocket))
+            handler_key = bmc.port if bmc is not None else mysocket.getsockname()[1]
+            rdata = rdata + (mysocket,)
+            relsession = None
+            handlers = ipmisession.Session.bmc_handlers
+            if rdata[1] in handlers and handler_key in handlers[rdata[1]]:
+                rdata = rdata + (True,)
+                relsession = handlers[rdata[1]][handler_key]
+            elif rdata[2] in handlers:
+                rdata = rdata + (False,)
+                relsession = handlers[rdata[2]][0]
+            if relsession is not None:
+                relsession.pktqueue.append(rdata)
+                ipmisession.sessionqueue.append(relsession)
+            if rdata[1] in iowaiters:
+                for waiter in iowaiters[rdata[1]]:
+                    waiter[1].set()
+                del iowaiters[rdata[1]]
+            sockaddrs.append(rdata[1])
+    return sockaddrs
+
+
 ipmisession._io_sendto = _sendto
+ipmisession._io_graball = _io_graball
 serversession.ServerSession.create_open_session_response = _open_session_response
 serversession.ServerSession.close_server_session = _close_server_session
 
 
+def _fru_field(text):
+    data = str(text).encode('ascii', 'replace')[:63]
+    return bytes([0xC0 | len(data)]) + data
+
+
+def _fru_area(fields, prefix):
+    """One FRU info area (IPMI FRU spec 1.0 ch. 11): padded to 8 bytes, zero checksum."""
+    body = bytes(prefix) + b''.join(_fru_field(f) for f in fields) + b'\xC1'
+    size = -(-(len(body) + 3) // 8) * 8  # + version and length bytes, + checksum
+    area = bytearray([0x01, size // 8]) + body
+    area += b'\x00' * (size - len(area) - 1)
+    area.append((-sum(area)) & 0xFF)
+    return bytes(area)
+
+
+def fru_image(fru):
+    """FRU 0 as a BMC stores it: common header, board area, product area."""
+    board = _fru_area([fru.get('vendor', ''), fru.get('model', ''), fru.get('serial', ''),
+                       fru.get('part_number', ''), ''], prefix=[0x00, 0, 0, 0])  # English, no date
+    product = _fru_area([fru.get('vendor', ''), fru.get('model', ''), fru.get('part_number', ''),
+                         fru.get('version', ''), fru.get('serial', ''), fru.get('asset_tag', ''), ''],
+                        prefix=[0x00])
+    header = bytearray([0x01, 0, 0, 1, 1 + len(board) // 8, 0, 0])
+    header.append((-sum(header)) & 0xFF)
+    return bytes(header) + board + product
+
+
+# name -> (sensor number, sensor type, entity, unit, multiplier, thresholds)
+# Thresholds: (lower critical, upper non-critical, upper critical); None = none.
+SENSORS = {
+    'CPU Temp': (1, 0x01, 0x03, 1, 1, (None, 80, 90)),      # degrees C, processor
+    'Inlet Temp': (2, 0x01, 0x37, 1, 1, (None, 35, 42)),    # degrees C, air inlet
+    'Fan 1': (3, 0x04, 0x1D, 18, 60, (600, None, None)),    # RPM, fan device
+    'Fan 2': (4, 0x04, 0x1D, 18, 60, (600, None, None)),
+    'PSU 1': (5, 0x08, 0x0A, 0, 1, None),                   # discrete power supply status
+    'PSU 2': (6, 0x08, 0x0A, 0, 1, None),
+}
+DEFAULT_READINGS = {'CPU Temp': 45, 'Inlet Temp': 24, 'Fan 1': 5400, 'Fan 2': 5460,
+                    'PSU 1': 'ok', 'PSU 2': 'ok'}
+
+
+def _sdr_record(record_id, name, sensor):
+    """A full sensor record (IPMI 2.0 table 43-1)."""
+    number, sensor_type, entity, unit, multiplier, thresholds = sensor
+    reading_type = 0x01 if thresholds else 0x6F
+    body = bytearray(43)
+    body[0] = 0x20  # owner: the BMC
+    body[2] = number
+    body[3] = entity
+    body[4] = 1  # entity instance
+    body[5] = 0x7F  # scanning and events enabled at init
+    body[7] = sensor_type
+    body[8] = reading_type
+    body[16] = unit
+    body[19] = multiplier & 0xFF  # M (y = M * x)
+    body[42] = 0xC0 | len(name)
+    body += name.encode()
+    return struct.pack('<HBBB', record_id, 0x51, 0x01, len(body)) + bytes(body)
+
+
 class EmulatedBmc(pyghmi_bmc.Bmc):
-    """One BMC: power, boot device, FRU data; state readable and changeable."""
+    """One BMC: power, boot device, FRU, sensors, firmware; state readable and changeable."""
+
+    _count = 0
 
     def __init__(self, spec):
         self.name = spec['name']
         self.address = spec.get('address', '127.0.0.1')
         super().__init__({spec.get('username', 'admin'): spec.get('password', 'password')},
                          port=spec.get('port', 623), address=self.address)
+        # Upstream keys a client's sessions by BMC port; make that key unique per BMC.
+        EmulatedBmc._count += 1
+        self.port = EmulatedBmc._count
         self.power = spec.get('power', 'off')
         self.boot_device = spec.get('boot_device', 'default')
         self.boot_persistent = False
-        self.fru = spec.get('fru', {'vendor': 'rackops', 'model': 'emulated', 'serial': self.name})
+        self.boot_uefi = False
+        self.fru = {'vendor': 'Rackops', 'model': 'Emu-1', 'serial': 'EMU-%s' % self.name,
+                    'part_number': 'EMU-1-A', 'version': '1'}
+        self.fru.update(spec.get('fru', {}))
+        self.firmware = str(spec.get('firmware', '1.23'))
+        self.sensors = dict(DEFAULT_READINGS, **spec.get('sensors', {}))
         self.guid = uuid.uuid5(uuid.NAMESPACE_DNS, 'rackops-bmc-%s' % self.name)
         self.unreachable = bool(spec.get('unreachable', False))
         self.delay = float(spec.get('delay', 0))
@@ -161,11 +278,13 @@ class EmulatedBmc(pyghmi_bmc.Bmc):
         self.count('set_boot_device')
         self.boot_device = bootdevice
 
-    # pyghmi's Bmc ignores the "persistent" bit of the boot flags (IPMI 2.0
-    # table 28-14, parameter 5, data 1 bit 6): keep and report it, as BMCs do.
+    # pyghmi's Bmc ignores the "persistent" and "EFI" bits of the boot flags
+    # (IPMI 2.0 table 28-14, parameter 5, data 1 bits 6 and 5): keep and
+    # report them, as BMCs do.
     def set_system_boot_options(self, request, session):
         if request['data'][0] == 5 and len(request['data']) > 1:
             self.boot_persistent = bool(request['data'][1] & 0x40)
+            self.boot_uefi = bool(request['data'][1] & 0x20)
         return super().set_system_boot_options(request, session)
 
     def get_system_boot_options(self, request, session):
@@ -173,13 +292,89 @@ class EmulatedBmc(pyghmi_bmc.Bmc):
             return super().get_system_boot_options(request, session)
         self.count('get_boot_device')
         device = pyghmi_bmc.ipmicommand.boot_devices.get(self.boot_device, 0)
-        flags = 0b10000000 | (0x40 if self.boot_persistent else 0)
+        flags = 0b10000000 | (0x40 if self.boot_persistent else 0) | (0x20 if self.boot_uefi else 0)
         return session.send_ipmi_response(data=[1, 5, flags, device, 0, 0, 0])
+
+    def send_device_id(self, session):
+        major, _, minor = self.firmware.partition('.')
+        minor = int(minor or 0)
+        data = [0x20, 0x81,  # device ID; provides device SDRs, revision 1
+                int(major) & 0x7F, ((minor // 10) << 4) | (minor % 10),  # minor is BCD
+                0x02,  # IPMI 2.0
+                0x0E]  # SDR repository, SEL (none), FRU inventory device
+        data += [0x00, 0x00, 0x00, 0x01, 0x00]  # manufacturer 0 (none), product 1
+        session.send_ipmi_response(data=data)
+
+    def handle_raw_request(self, request, session):
+        netfn, command, data = request['netfn'], request['command'], bytes(request.get('data') or b'')
+        if netfn == 6 and command == 1:
+            self.count('get_device_id')
+            return self.send_device_id(session)
+        if netfn == 0x0A and command in (0x10, 0x11):
+            return self._fru_command(command, data, session)
+        if netfn == 0x0A and command in (0x20, 0x22, 0x23):
+            return self._sdr_command(command, data, session)
+        if netfn == 0x04 and command == 0x2D:
+            return self._sensor_reading(data, session)
+        return super().handle_raw_request(request, session)
+
+    def _fru_command(self, command, data, session):
+        if not data or data[0] != 0:
+            return session.send_ipmi_response(code=0xCB)  # no such FRU
+        image = fru_image(self.fru)
+        if command == 0x10:  # Get FRU Inventory Area Info: size, byte access
+            self.count('get_fru')
+            return session.send_ipmi_response(data=list(struct.pack('<HB', len(image), 0)))
+        offset, count = struct.unpack('<HB', data[1:4])
+        chunk = image[offset:offset + count]
+        return session.send_ipmi_response(data=[len(chunk)] + list(chunk))
+
+    def _sdr_records(self):
+        names = list(SENSORS)
+        return [_sdr_record(i, name, SENSORS[name]) for i, name in enumerate(names)]
+
+    def _sdr_command(self, command, data, session):
+        records = self._sdr_records()
+        if command == 0x20:  # Get SDR Repository Info
+            info = struct.pack('<BHHIIB', 0x51, len(records), 0xFFFF, 0, 0, 0x02)
+            return session.send_ipmi_response(data=list(info))
+        if command == 0x22:  # Reserve SDR Repository
+            return session.send_ipmi_response(data=[1, 0])
+        record_id, offset, count = struct.unpack('<HBB', data[2:6])
+        if record_id >= len(records):
+            return session.send_ipmi_response(code=0xCB)
+        next_id = record_id + 1 if record_id + 1 < len(records) else 0xFFFF
+        chunk = records[record_id][offset:offset + (count if count != 0xFF else 255)]
+        return session.send_ipmi_response(data=list(struct.pack('<H', next_id)) + list(chunk))
+
+    def _sensor_reading(self, data, session):
+        self.count('get_sensor_reading')
+        by_number = {sensor[0]: name for name, sensor in SENSORS.items()}
+        name = by_number.get(data[0] if data else None)
+        if name is None:
+            return session.send_ipmi_response(code=0xCB)
+        _, _, _, _, multiplier, thresholds = SENSORS[name]
+        value = self.sensors.get(name)
+        if thresholds is None:  # discrete: bit 0 presence detected, bit 1 failure detected
+            states = 0x01 | (0x02 if value == 'failed' else 0)
+            return session.send_ipmi_response(data=[0, 0x40, states, 0x80])
+        raw = max(0, min(255, int(round(float(value) / multiplier))))
+        lower_critical, upper_warning, upper_critical = thresholds
+        states = 0
+        if lower_critical is not None and float(value) < lower_critical:
+            states |= 0x02
+        if upper_warning is not None and float(value) >= upper_warning:
+            states |= 0x08
+        if upper_critical is not None and float(value) >= upper_critical:
+            states |= 0x10
+        return session.send_ipmi_response(data=[raw, 0x40, states])
 
     def state(self):
         host, port = self.serversocket.getsockname()[:2]
         return {'name': self.name, 'address': host, 'port': port, 'power': self.power,
-                'boot_device': self.boot_device, 'boot_persistent': self.boot_persistent, 'fru': self.fru, 'unreachable': self.unreachable,
+                'boot_device': self.boot_device, 'boot_persistent': self.boot_persistent,
+                'boot_uefi': self.boot_uefi, 'fru': self.fru, 'firmware': self.firmware,
+                'sensors': self.sensors, 'unreachable': self.unreachable,
                 'delay': self.delay, 'calls': dict(self.calls)}
 
     def update(self, changes):
@@ -194,6 +389,10 @@ class EmulatedBmc(pyghmi_bmc.Bmc):
                 self.delay = max(0.0, float(value))
             elif key == 'fru' and isinstance(value, dict):
                 self.fru.update(value)
+            elif key == 'firmware':
+                self.firmware = str(value)
+            elif key == 'sensors' and isinstance(value, dict) and set(value) <= set(SENSORS):
+                self.sensors.update(value)
             else:
                 raise ValueError('cannot set %s=%r' % (key, value))
 

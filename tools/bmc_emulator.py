@@ -296,7 +296,7 @@ class EmulatedBmc(pyghmi_bmc.Bmc):
         return session.send_ipmi_response(data=[1, 5, flags, device, 0, 0, 0])
 
     def send_device_id(self, session):
-        major, _, minor = self.firmware.partition('.')
+        major, minor = (self.firmware.split('.', 1) + ['0'])[:2]
         minor = int(minor or 0)
         data = [0x20, 0x81,  # device ID; provides device SDRs, revision 1
                 int(major) & 0x7F, ((minor // 10) << 4) | (minor % 10),  # minor is BCD
@@ -353,7 +353,7 @@ class EmulatedBmc(pyghmi_bmc.Bmc):
         name = by_number.get(data[0] if data else None)
         if name is None:
             return session.send_ipmi_response(code=0xCB)
-        _, _, _, _, multiplier, thresholds = SENSORS[name]
+        multiplier, thresholds = SENSORS[name][4:]
         value = self.sensors.get(name)
         if thresholds is None:  # discrete: bit 0 presence detected, bit 1 failure detected
             states = 0x01 | (0x02 if value == 'failed' else 0)

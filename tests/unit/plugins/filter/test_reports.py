@@ -1,0 +1,75 @@
+"""Report filters: BMC targets from the inventory, preflight rows, the JSON report and JUnit."""
+
+from __future__ import annotations
+
+from xml.etree import ElementTree
+
+import pytest
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.rackops.baremetal.plugins.filter.bmc_targets import bmc_targets
+from ansible_collections.rackops.baremetal.plugins.filter.fleet_report import fleet_report
+from ansible_collections.rackops.baremetal.plugins.filter.junit_xml import junit_xml
+from ansible_collections.rackops.baremetal.plugins.filter.preflight_row import preflight_row
+from ansible_collections.rackops.baremetal.plugins.filter.preflight_rows import preflight_rows
+
+
+def test_bmc_targets_keep_bmcs_with_a_protocol_only():
+    servers = [
+        {'name': 'a', 'bmc': {'driver': 'ipmi', 'address': '10.0.0.1', 'username': 'u', 'password': 'p',
+                              'cipher_suite': 17, 'priv_level': 'OPERATOR'}, 'nics': []},
+        {'name': 'b', 'bmc': {'driver': 'fake-hardware'}},
+        {'name': 'c', 'bmc': {'driver': 'redfish', 'address': 'https://10.0.0.3', 'system_id': '1',
+                              'verify_ca': False, 'username': 'u', 'password': 'p'}},
+    ]
+    assert bmc_targets(servers) == [
+        {'name': 'a', 'driver': 'ipmi', 'address': '10.0.0.1', 'username': 'u', 'password': 'p',
+         'priv_level': 'operator'},
+        {'name': 'c', 'driver': 'redfish', 'address': 'https://10.0.0.3', 'username': 'u', 'password': 'p',
+         'system_id': '1', 'verify_ca': False},
+    ]
+    with pytest.raises(AnsibleFilterError):
+        bmc_targets([{'bmc': {}}])
+
+
+CHECK = [
+    {'name': 'a', 'address': '10.0.0.1', 'reachable': True, 'authenticated': True, 'power_state': 'off',
+     'failed': False, 'problem': None, 'msg': 'ok', 'elapsed': 0.2, 'boot_device_support': True},
+    {'name': 'b', 'address': '10.0.0.2', 'reachable': True, 'authenticated': False, 'failed': True,
+     'problem': 'auth', 'msg': 'BMC refused the credentials', 'elapsed': 0.1},
+    {'name': 'c', 'address': '10.0.0.3', 'reachable': True, 'authenticated': True, 'failed': False,
+     'problem': None, 'msg': 'ok', 'elapsed': 0.1},
+]
+FACTS = [
+    {'name': 'a', 'vendor': 'Acme', 'model': 'X1', 'serial': 'S1', 'firmware': '1.05', 'health': 'warning',
+     'failed': False, 'elapsed': 0.3},
+    {'name': 'c', 'failed': True, 'problem': 'timeout', 'msg': 'timed out after 5 s', 'elapsed': 5},
+]
+
+
+def test_preflight_rows_merge_check_and_facts():
+    rows = {r['name']: r for r in preflight_rows(CHECK, FACTS)}
+    assert rows['a']['vendor'] == 'Acme' and rows['a']['elapsed'] == 0.5 and rows['a']['msg'] == 'sensor health warning'
+    assert rows['b']['failed'] and rows['b']['vendor'] is None
+    assert rows['c']['failed'] and rows['c']['problem'] == 'timeout' and rows['c']['msg'].startswith('facts: ')
+    line = preflight_row(rows['a'])
+    assert line.split()[:5] == ['a', '10.0.0.1', 'yes', 'yes', 'off'] and 'Acme/X1/S1' in line
+    assert 'auth: BMC refused' in preflight_row(rows['b'])
+
+
+def test_report_and_junit():
+    report = fleet_report(preflight_rows(CHECK, FACTS), 'preflight')
+    assert report['format'] == 'rackops.report/1'
+    assert report['summary'] == {'ok': 1, 'changed': 0, 'failed': 2, 'total': 3}
+    assert [n['result'] for n in report['nodes']] == ['ok', 'failed', 'failed']
+    root = ElementTree.fromstring(junit_xml(report).split('\n', 1)[1])
+    suite = root.find('testsuite')
+    assert suite.get('name') == 'preflight' and suite.get('tests') == '3' and suite.get('failures') == '2'
+    cases = {c.get('name'): c for c in suite.findall('testcase')}
+    assert cases['a'].find('failure') is None
+    assert cases['b'].find('failure').get('type') == 'auth'
+    assert cases['c'].find('failure').get('message') == 'facts: timed out after 5 s'
+    with pytest.raises(AnsibleFilterError):
+        junit_xml({'nodes': []})
+    with pytest.raises(AnsibleFilterError):
+        fleet_report([{'failed': True}], 'x')

@@ -22,15 +22,13 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import openstack
 import yaml
+from _common import REPO, ansible_env, baseline_venv, changed_total, timed
 
-REPO = Path(__file__).resolve().parents[1]
 PREFIX = 'bench-'
-BASELINE_VENV = REPO / '.build/bench-baseline-venv'
 INTERFACES = {'deploy_interface': 'fake', 'boot_interface': 'fake'}
 
 
@@ -78,18 +76,6 @@ def write_inventory(path, n):
     path.write_text(yaml.safe_dump({'all': {'children': {'baremetal': group}}}))
 
 
-def ansible_env(extra=None):
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(REPO / '.build/collections'),
-               ANSIBLE_CONFIG=str(REPO / 'ansible.cfg'), ANSIBLE_NOCOLOR='1')
-    env.update(extra or {})
-    return env
-
-
-def changed_total(output):
-    recap = output.split('PLAY RECAP', 1)[-1]
-    return sum(int(part.split('=')[1]) for part in recap.split() if part.startswith('changed='))
-
-
 def run_ours(inventory, cloud):
     cmd = [str(REPO / '.venv/bin/ansible-playbook'), str(REPO / 'playbooks/enroll.yml'), '-i', str(inventory),
            '-e', json.dumps({'rackops_provision_state': 'available', 'rackops_cloud': cloud})]
@@ -97,22 +83,6 @@ def run_ours(inventory, cloud):
     if proc.returncode:
         raise SystemExit('enroll.yml failed:\n' + proc.stdout[-4000:] + proc.stderr[-2000:])
     return changed_total(proc.stdout)
-
-
-def baseline_venv():
-    python = BASELINE_VENV / 'bin/python'
-    if python.exists():
-        return python
-    candidates = sorted(str(p) for p in Path.home().glob('.pyenv/versions/3.1[23].*/bin/python3'))
-    candidates += [shutil.which(name) for name in ('python3.13', 'python3.12') if shutil.which(name)]
-    for found in candidates:
-        # a pyenv shim for a version that is not selected exits non-zero
-        if subprocess.run([found, '-c', 'pass'], capture_output=True, check=False).returncode == 0:
-            subprocess.run([found, '-m', 'venv', str(BASELINE_VENV)], check=True)
-            subprocess.run([str(BASELINE_VENV / 'bin/pip'), 'install', '-q', 'ansible==14.5.0', 'openstacksdk'],
-                           check=True)
-            return python
-    raise SystemExit('(c) needs python3.12 or python3.13 (for ansible 14 / openstack.cloud 2.6)')
 
 
 def run_openstack_cloud(inventory_dir, n, cloud):
@@ -132,14 +102,6 @@ def run_openstack_cloud(inventory_dir, n, cloud):
                           capture_output=True, text=True, check=False)
     if proc.returncode:
         raise SystemExit('openstack.cloud run failed:\n' + proc.stdout[-4000:])
-
-
-def timed(label, fn):
-    start = time.perf_counter()
-    value = fn()
-    seconds = time.perf_counter() - start
-    print('%-58s %8.1f s' % (label, seconds), flush=True)
-    return seconds, value
 
 
 def main():

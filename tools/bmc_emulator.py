@@ -30,13 +30,19 @@ power supplies; thresholds decide each reading's health).
 out); ``delay`` answers late. Each BMC counts the IPMI commands it served.
 
 Fixes for pyghmi's server side (see the lab notes):
-  * several Bmc objects in one process: its IO thread watches only the first
-    socket until woken, so we wake it once after binding them all;
+  * several Bmc objects in one process, each on its own address: pyghmi's
+    wake-ups of its IO thread go to an address none of them has, so its IO
+    thread watched only the first socket and stalled waiters for up to 30 s:
+    we aim its wake-ups at the first BMC's socket (serve());
   * pyghmi clients propose SHA-256 which pyghmi's server cannot do: we refuse
     that open-session proposal (status 0x11) so clients fall back to SHA-1;
   * close-session is a no-op upstream: we drop the session so stale ones do
     not pile up across runs;
-  * one bad exchange must not kill the listener: the loop survives errors;
+  * one bad exchange must not kill the listener, nor cost other sessions
+    their queued packets: the loop and each session survive errors, and a
+    late packet for a closed session is dropped;
+  * the IO thread's non-blocking reads race with the listener's sends, which
+    set the socket blocking again: reads never block here;
   * sessions are keyed by client address and BMC *port* upstream, so BMCs on
     one port and different addresses (real racks: every BMC on :623) cross
     sessions: we key them per BMC instead;
@@ -49,8 +55,10 @@ from __future__ import annotations
 
 import argparse
 import collections
+import faulthandler
 import json
 import signal
+import socket
 import struct
 import sys
 import threading
@@ -63,6 +71,7 @@ import pyghmi.ipmi.bmc as pyghmi_bmc
 from pyghmi.ipmi.private import serversession
 import pyghmi.ipmi.private.session as ipmisession
 
+LISTEN_ROUND = 0.5  # seconds; see serve()
 BOOT_DEVICES = ('default', 'network', 'hd', 'optical', 'setup', 'floppy', 'safe', 'diag', 'usb')
 _BY_SOCKET: dict = {}
 _ORIGINAL_SENDTO = ipmisession._io_sendto
@@ -105,12 +114,23 @@ def _close_server_session(self):
     self.bmc.count('close_session')
 
 
+def _io_recvfrom(mysocket, size):
+    """Upstream reads after setblocking(0), but the listener thread's sends set
+    the same socket back to blocking in between: the IO thread then blocks in
+    recvfrom on one BMC's socket and every BMC stalls. Never block here."""
+    mysocket = getattr(mysocket, 'fd', mysocket)
+    try:
+        return mysocket.recvfrom(size, socket.MSG_DONTWAIT)
+    except OSError:
+        return None
+
+
 def _io_graball(mysockets, iowaiters):
     """pyghmi's receive loop, with sessions looked up per BMC, not per port."""
     sockaddrs = []
     for mysocket in mysockets:
         while True:
-            rdata = ipmisession._io_recvfrom(mysocket, 3000)
+            rdata = _io_recvfrom(mysocket, 3000)
             if rdata is None:
                 break
             if len(rdata[0]) < 4:  # a wake-up byte, not IPMI
@@ -137,8 +157,30 @@ def _io_graball(mysockets, iowaiters):
     return sockaddrs
 
 
+def _late_packet(self, data, sockaddr):
+    """A packet queued for a session that closed meanwhile (a retransmitted
+    close, typically). Upstream hands it to a method ServerSession lacks, and
+    the AttributeError drops every other session's queued packets too."""
+    self.bmc.count('late_packet')
+
+
+_ORIGINAL_PROCESS = serversession.ServerSession.process_pktqueue
+
+
+def _process_pktqueue(self):
+    # One session's bad packet must not cost the other sessions theirs: the
+    # caller (Session.wait_for_rsp) processes all sessions in one loop.
+    try:
+        _ORIGINAL_PROCESS(self)
+    except Exception:  # pylint: disable=broad-except
+        traceback.print_exc()
+
+
 ipmisession._io_sendto = _sendto
 ipmisession._io_graball = _io_graball
+ipmisession._io_recvfrom = _io_recvfrom
+serversession.ServerSession.sessionless_data = _late_packet
+serversession.ServerSession.process_pktqueue = _process_pktqueue
 serversession.ServerSession.create_open_session_response = _open_session_response
 serversession.ServerSession.close_server_session = _close_server_session
 
@@ -442,9 +484,15 @@ def control_server(bmcs, host, port):
 
 def serve(specs, control=None):
     bmcs = [EmulatedBmc(spec) for spec in specs]
-    # pyghmi's IO thread is blocked in select() on the sockets it knew when it
-    # started (the first BMC's): wake it so it watches all of them.
+    # pyghmi wakes its IO thread (blocked in select()) with a byte sent to
+    # ("myself", port of its first socket), "myself" being a loopback address
+    # it guessed: ::1 or 127.0.0.1. Our first socket is a BMC's, bound to its
+    # own address (127.0.0.20, ...), so every wake-up was lost: the IO thread
+    # watched only the sockets it knew when it started, and waiters slept
+    # until unrelated traffic came (stalls of up to 30 s under load). Aim the
+    # wake-ups at that socket, and wake the thread once now.
     first = bmcs[0].serversocket
+    ipmisession.myself = first.getsockname()[0]
     first.sendto(b'\x01', first.getsockname())
     server = None
     if control:
@@ -454,7 +502,9 @@ def serve(specs, control=None):
                       'control': '%s:%d' % server.server_address[:2] if server else None}), flush=True)
     while True:
         try:
-            EmulatedBmc.listen(timeout=30)
+            # pyghmi's own listen() waits 30 s per round; short rounds bound
+            # the cost of any wake-up still lost.
+            ipmisession.Session.wait_for_rsp(timeout=LISTEN_ROUND)
         except Exception:  # pylint: disable=broad-except
             # pyghmi's loop dies on the first error in a handler; one bad
             # exchange must not take every BMC down.
@@ -470,6 +520,7 @@ def main(argv=None):
     with open(args.config, encoding='utf-8') as handle:
         specs = json.load(handle)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    faulthandler.register(signal.SIGUSR1, all_threads=True)  # kill -USR1 <pid>: where is every thread
     serve(specs, args.control)
 
 

@@ -145,7 +145,7 @@ def test_power_sequence_check_diff_apply_idempotent(rack, tmp_path):
     args = {'bmcs': bmc_list(rack, names), 'operation': 'power', 'power': 'on'}
 
     result, output = run_task(tmp_path, args, check=True)
-    assert result['changed'] and all(r['changed'] and r['power_state'] == 'off' for r in result['bmcs'])
+    assert result['changed'] and all(r['changed'] and r['power_state'] == 'off' for r in result['bmcs']), result
     result, output = run_task(tmp_path, args, check=True, diff=True)
     assert result['changed'] and "-    power_state: 'off'" in output and "+    power_state: 'on'" in output
     states = rack.states()

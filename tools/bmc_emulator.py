@@ -12,6 +12,11 @@ bmcs.json is a list of BMCs:
       "power": "off", "boot_device": "default",
       "fru": {"vendor": "Rackops", "model": "Emu-1", "serial": "EMU0000"}}]
 
+A BMC with "qmp": "/run/rack/node-0.qmp" drives a real QEMU machine instead
+of a power switch in memory (see QmpMachine): power on/off/soft/reset/cycle
+and the boot order ("qmp_boot_devices": {"network": "net0", "hd": "disk0"},
+QEMU device ids). The virtual rack runs its VMs behind such BMCs.
+
 The control API (JSON over HTTP on loopback) lets tests read and change state:
 
     GET   /bmcs                  every BMC's state
@@ -245,6 +250,122 @@ def _sdr_record(record_id, name, sensor):
     return struct.pack('<HBBB', record_id, 0x51, 0x01, len(body)) + bytes(body)
 
 
+class MemoryMachine:
+    """The default machine behind a BMC: a power switch in memory."""
+
+    def __init__(self, power):
+        self.state = power
+
+    def power(self):
+        return self.state
+
+    def act(self, action):
+        self.state = 'off' if action in ('off', 'soft_off') else 'on'
+
+    def set_boot(self, device):
+        pass  # the boot device lives in the BMC's flags; nothing boots here
+
+    def describe(self):
+        return {'backend': 'memory'}
+
+
+class QmpError(Exception):
+    pass
+
+
+def _qmp_reply(reader):
+    while True:
+        line = reader.readline()
+        if not line:
+            raise QmpError('QMP connection closed')
+        message = json.loads(line)
+        if 'event' not in message:  # events come whenever they like: skip them
+            return message
+
+
+class QmpMachine:
+    """A real QEMU machine behind the BMC, driven over its QMP socket.
+
+    QEMU must run with ``-no-shutdown`` (a guest's power-off leaves the
+    process alive, status "shutdown") and ``-qmp unix:<path>,server=on,wait=off``;
+    start it with ``-S`` for a machine that is off. Power "off" is the vCPUs
+    stopped and the machine reset, so "on" boots it from its firmware again.
+    The boot device is the QEMU ``bootindex`` of the devices named in
+    ``qmp_boot_devices`` ({"network": "net0", "hd": "disk0"}), changed at
+    runtime: the firmware reads the new order at the next reset. QEMU has
+    no one-time boot order at runtime, so "once" lasts until changed.
+    """
+
+    def __init__(self, spec):
+        self.path = spec['qmp']
+        self.boot_devices = dict(spec.get('qmp_boot_devices') or {'network': 'net0', 'hd': 'disk0'})
+        self.lock = threading.Lock()
+
+    def execute(self, command, **arguments):
+        """One command on a connection of its own: QEMU serves one QMP client
+        at a time, and operators (or tests) may want the socket too."""
+        with self.lock, socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(10)
+            try:
+                sock.connect(self.path)
+                reader = sock.makefile('rb')
+                _qmp_reply(reader)  # the greeting
+                for request in ({'execute': 'qmp_capabilities'}, {'execute': command, 'arguments': arguments}):
+                    sock.sendall(json.dumps(request).encode() + b'\n')
+                    reply = _qmp_reply(reader)
+            except (OSError, ValueError) as exc:
+                raise QmpError('QMP %s at %s: %s' % (command, self.path, exc)) from None
+        if 'error' in reply:
+            raise QmpError('%s: %s' % (command, reply['error'].get('desc')))
+        return reply.get('return')
+
+    def status(self):
+        return self.execute('query-status')['status']
+
+    def power(self):
+        return 'on' if self.status() == 'running' else 'off'
+
+    def act(self, action):
+        status = self.status()
+        if action == 'on':
+            if status in ('shutdown', 'guest-panicked'):
+                self.execute('system_reset')
+            if status != 'running':
+                self.execute('cont')
+        elif action == 'off':
+            self.execute('stop')
+            self.execute('system_reset')
+        elif action == 'soft_off':
+            self.execute('system_powerdown')  # the guest's ACPI; it may take its time or ignore it
+        elif action == 'reset':
+            self.execute('system_reset')
+            if status != 'running':
+                self.execute('cont')
+        elif action == 'cycle':
+            self.execute('stop')
+            self.execute('system_reset')
+            self.execute('cont')
+
+    def set_boot(self, device):
+        first = self.boot_devices.get(device)
+        if first is None:
+            return  # no such device on this machine: the firmware's order stays
+        others = [qdev for name, qdev in sorted(self.boot_devices.items()) if qdev != first]
+        order = [first] + others
+        # QEMU refuses a bootindex another device holds: park them all first.
+        for offset in (100, 0):
+            for index, qdev in enumerate(order):
+                self.execute('qom-set', path='/machine/peripheral/%s' % qdev, property='bootindex',
+                             value=offset + index)
+
+    def boot_order(self):
+        return {name: self.execute('qom-get', path='/machine/peripheral/%s' % qdev, property='bootindex')
+                for name, qdev in self.boot_devices.items()}
+
+    def describe(self):
+        return {'backend': 'qmp', 'qmp': self.path, 'boot_order': self.boot_order()}
+
+
 class EmulatedBmc(pyghmi_bmc.Bmc):
     """One BMC: power, boot device, FRU, sensors, firmware; state readable and changeable."""
 
@@ -258,7 +379,7 @@ class EmulatedBmc(pyghmi_bmc.Bmc):
         # Upstream keys a client's sessions by BMC port; make that key unique per BMC.
         EmulatedBmc._count += 1
         self.port = EmulatedBmc._count
-        self.power = spec.get('power', 'off')
+        self.machine = QmpMachine(spec) if spec.get('qmp') else MemoryMachine(spec.get('power', 'off'))
         self.boot_device = spec.get('boot_device', 'default')
         self.boot_persistent = False
         self.boot_uefi = False
@@ -281,29 +402,33 @@ class EmulatedBmc(pyghmi_bmc.Bmc):
     def get_system_guid(self):
         return self.guid
 
+    @property
+    def power(self):
+        return self.machine.power()
+
     def get_power_state(self):
         self.count('get_power_state')
         return self.power
 
     def power_on(self):
         self.count('power_on')
-        self.power = 'on'
+        self.machine.act('on')
 
     def power_off(self):
         self.count('power_off')
-        self.power = 'off'
+        self.machine.act('off')
 
     def power_shutdown(self):
         self.count('power_shutdown')
-        self.power = 'off'
+        self.machine.act('soft_off')
 
     def power_reset(self):
         self.count('power_reset')
-        self.power = 'on'
+        self.machine.act('reset')
 
     def power_cycle(self):
         self.count('power_cycle')
-        self.power = 'on'
+        self.machine.act('cycle')
 
     def cold_reset(self):
         self.count('cold_reset')
@@ -319,6 +444,7 @@ class EmulatedBmc(pyghmi_bmc.Bmc):
     def set_boot_device(self, bootdevice):
         self.count('set_boot_device')
         self.boot_device = bootdevice
+        self.machine.set_boot(bootdevice)
 
     # pyghmi's Bmc ignores the "persistent" and "EFI" bits of the boot flags
     # (IPMI 2.0 table 28-14, parameter 5, data 1 bits 6 and 5): keep and
@@ -416,13 +542,13 @@ class EmulatedBmc(pyghmi_bmc.Bmc):
         return {'name': self.name, 'address': host, 'port': port, 'power': self.power,
                 'boot_device': self.boot_device, 'boot_persistent': self.boot_persistent,
                 'boot_uefi': self.boot_uefi, 'fru': self.fru, 'firmware': self.firmware,
-                'sensors': self.sensors, 'unreachable': self.unreachable,
+                'sensors': self.sensors, 'unreachable': self.unreachable, 'machine': self.machine.describe(),
                 'delay': self.delay, 'calls': dict(self.calls)}
 
     def update(self, changes):
         for key, value in changes.items():
             if key == 'power' and value in ('on', 'off'):
-                self.power = value
+                self.machine.act(value)
             elif key == 'boot_device' and value in BOOT_DEVICES:
                 self.boot_device = value
             elif key == 'unreachable':

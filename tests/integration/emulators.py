@@ -30,9 +30,11 @@ class _Emulator:
 class BmcEmulator(_Emulator):
     """N emulated IPMI BMCs, each on its own loopback address (Ironic throttles per address)."""
 
-    def __init__(self, workdir: Path, count: int, first_octet: int = 20, port: int = 6230, prefix='ipmi'):
-        self.specs = [{'name': '%s-%02d' % (prefix, i), 'address': '127.0.0.%d' % (first_octet + i), 'port': port,
-                       'username': 'admin', 'password': 'bmc-pw-%02d' % i} for i in range(count)]
+    def __init__(self, workdir: Path, count: int, first_octet: int = 20, port: int = 6230, prefix='ipmi',
+                 extra=None):
+        self.specs = [dict({'name': '%s-%02d' % (prefix, i), 'address': '127.0.0.%d' % (first_octet + i),
+                            'port': port, 'username': 'admin', 'password': 'bmc-pw-%02d' % i}, **(extra or {}))
+                      for i in range(count)]
         self.config = workdir / 'bmcs.json'
         self.config.write_text(json.dumps(self.specs))
         self.control = '127.0.0.1:%d' % free_port()

@@ -130,6 +130,8 @@ SCHEMA = {
         },
         'root_device': {**_HINTS, 'description': 'Root device hints (Ironic `root_device`).'},
         'resource_class': _STR,
+        'automated_clean': {'type': 'boolean',
+                            'description': 'Clean the node when it becomes available (default: as the engine says).'},
         'traits': {'type': 'array', 'items': {'type': 'string', 'pattern': r'^[A-Z][A-Z0-9_]*$'}},
         'conductor_group': {'type': 'string', 'pattern': r'^[a-zA-Z0-9_.-]*$'},
         'interfaces': {'type': 'object', 'additionalProperties': False,
@@ -152,6 +154,8 @@ SCHEMA = {
             'type': 'object', 'additionalProperties': False,
             'properties': {'dhcp': {'type': 'boolean'}, 'ipv4': _IP_CONFIG, 'ipv6': _IP_CONFIG},
         },
+        'hostname': {'type': 'string', 'pattern': r'^[a-zA-Z0-9]([a-zA-Z0-9.-]{0,251}[a-zA-Z0-9])?$',
+                     'description': 'Host name for the config drive; defaults to the server name.'},
         'ssh_keys': {'type': 'array', 'items': _STR},
         'user_data': {'type': 'string'},
         'extra': {'type': 'object', 'description': 'Free-form Ironic `extra` keys.'},
@@ -358,7 +362,7 @@ def to_ironic(server):
         props['root_device'] = server['root_device']
     if props:
         fields['properties'] = props
-    for key in ('resource_class', 'conductor_group'):
+    for key in ('resource_class', 'conductor_group', 'automated_clean'):
         if key in server:
             fields[key] = server[key]
     if 'traits' in server:

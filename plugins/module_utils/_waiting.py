@@ -32,7 +32,11 @@ def wait_provision(module, results, done_state, failed_states, timeout, interval
         state = get('provision_state')
         if state == done_state and settled(get):
             return 'done'
-        if state in failed_states and not get('target_provision_state'):
+        # A failure state is where the transition ended, even though Ironic
+        # may keep its target set there (clean failed -> available). The
+        # request that started the transition moved the node out of any
+        # failure state it started in before it returned.
+        if state in failed_states:
             return 'ended in %s instead of %s' % (state, done_state)
         return 'wait'
 

@@ -191,6 +191,10 @@ DELETABLE = ('enroll', 'manageable', 'available', 'clean failed', 'inspect faile
 READ_CONCURRENCY = 8
 
 
+# Failure states where Ironic refuses interface changes outside maintenance.
+INTERFACE_LOCKED_STATES = ('deploy failed', 'clean failed', 'inspect failed', 'error', 'rescue failed')
+
+
 class NodeManager(FleetTask):
     """Brings a fleet of nodes to their descriptions, phase by phase."""
 
@@ -290,7 +294,7 @@ class NodeManager(FleetTask):
         if ops:
             result.did('update %s' % ', '.join(sorted({op['path'] for op in ops})))
             if not self.check:
-                self.call(result, 'update', self.baremetal.patch_node, existing.id, ops)
+                self.patch(result, existing, ops)
         if new_traits is not None:
             result.did('set traits')
             if not self.check:
@@ -369,6 +373,22 @@ class NodeManager(FleetTask):
             if not self.check:
                 self.call(result, 'put a port into a bond of', self.baremetal.patch_port, port_id,
                           [{'op': 'add', 'path': '/portgroup_uuid', 'value': group_ids[group_name]}])
+
+    def patch(self, result, existing, ops):
+        # Ironic changes interfaces only in stable states, or in maintenance. A
+        # node that failed (say a deploy, with the wrong deploy interface)
+        # gets the inventory's fix inside a short maintenance window, so that
+        # a re-run after fixing the inventory converges.
+        window = (existing.provision_state in INTERFACE_LOCKED_STATES and not existing.is_maintenance
+                  and any(op['path'] == '/driver' or op['path'].endswith('_interface') for op in ops))
+        if window:
+            self.call(result, 'set maintenance on', self.baremetal.set_node_maintenance, existing.id,
+                      reason='rackops.baremetal.node: changing interfaces in %s' % existing.provision_state)
+        try:
+            self.call(result, 'update', self.baremetal.patch_node, existing.id, ops)
+        finally:
+            if window:
+                self.call(result, 'set maintenance off', self.baremetal.unset_node_maintenance, existing.id)
 
     def remove(self, result, existing):
         if existing is None:

@@ -138,6 +138,8 @@ def engine_vars(base: Path, port: int) -> dict:
             'fake': {'power_delay': 2},
             # an unreachable BMC fails in seconds, not a minute
             'ipmi': {'command_retry_timeout': 6, 'min_command_interval': 1},
+            # a deploy whose agent never calls back fails in seconds, with Ironic's own last_error
+            'conductor': {'deploy_callback_timeout': 10, 'check_provision_state_interval': 2},
         },
     }
 

@@ -73,3 +73,23 @@ def test_report_and_junit():
         junit_xml({'nodes': []})
     with pytest.raises(AnsibleFilterError):
         fleet_report([{'failed': True}], 'x')
+
+
+def test_phase_rows_merge_the_phases_of_a_run():
+    from ansible_collections.rackops.baremetal.plugins.filter.phase_rows import phase_rows
+    enroll = [{'name': 'a', 'changed': True, 'failed': False, 'actions': ['create'], 'elapsed': 2.0,
+               'provision_state': 'available', 'power_state': 'power off'},
+              {'name': 'b', 'changed': False, 'failed': True, 'msg': 'BMC said no', 'last_error': 'auth',
+               'elapsed': 1.0, 'provision_state': 'enroll'}]
+    deploy = [{'name': 'a', 'changed': True, 'failed': False, 'actions': ['deploy (was available)'], 'elapsed': 5.5,
+               'provision_state': 'active', 'power_state': 'power on', 'image': 'http://i/x.img'}]
+    rows = {r['name']: r for r in phase_rows([['enroll', enroll], ['deploy', deploy]])}
+    assert rows['a']['provision_state'] == 'active' and rows['a']['elapsed'] == 7.5
+    assert rows['a']['phases'] == {'enroll': 2.0, 'deploy': 5.5} and rows['a']['changed']
+    assert rows['a']['msg'] == 'enroll: create; deploy: deploy (was available)'
+    assert rows['a']['note'] == 'enroll 2.0s, deploy 5.5s, image http://i/x.img'
+    assert rows['b']['failed'] and rows['b']['msg'] == 'enroll: BMC said no' and rows['b']['failed_phase'] == 'enroll'
+    assert rows['b']['last_error'] == 'auth' and rows['b']['provision_state'] == 'enroll'
+    assert phase_rows([['enroll', enroll], ['deploy', None]])[0]['phases'] == {'enroll': 2.0}
+    with pytest.raises(AnsibleFilterError):
+        phase_rows([['only-a-name']])

@@ -1,0 +1,286 @@
+#!/usr/bin/python
+# Copyright: rackops.baremetal contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: deploy
+short_description: Deploy an image to bare-metal nodes, or undeploy them, through Ironic
+version_added: 0.1.0
+description:
+  - V(active) writes the image into the node's C(instance_info), builds a config drive (SSH keys, host name,
+    user data, network data) with openstacksdk's helpers, deploys and waits through C(wait call-back) to
+    C(active).
+  - V(available) undeploys - C(deleting), automated cleaning, C(available).
+  - Idempotent - an active node already running the requested image is not touched; another image is a
+    change only with O(rebuild) (otherwise the node fails with a clear message). A node in C(deploy failed)
+    is deployed again, so a re-run after fixing the input converges. Undeploying a node that is not deployed
+    changes nothing.
+  - Nodes must be C(available) to be deployed (M(rackops.baremetal.node) with C(provision_state=available));
+    nodes busy with a transition are reported, not touched.
+  - One node or a list; a list runs O(concurrency) nodes at a time and waits with one API call per cycle.
+author:
+  - rackops.baremetal developers (@rackops)
+requirements:
+  - genisoimage, mkisofs or xorrisofs on the controller, for config drives
+extends_documentation_fragment:
+  - rackops.baremetal.auth
+  - rackops.baremetal.fleet
+  - rackops.baremetal._attributes
+  - rackops.baremetal._attributes.ACTIONGROUP_IRONIC
+attributes:
+  check_mode:
+    support: full
+    details: Check mode sends no write to Ironic; it reports, per node, what would be done.
+  diff_mode:
+    support: full
+    details: The diff shows, per node, the provision state and image before and after.
+options:
+  node:
+    description:
+      - One server description, as in the inventory contract - C(name), and for V(active) an C(image); C(nics),
+        C(ssh_keys), C(user_data), C(network) and C(hostname) feed the config drive. Mutually exclusive with
+        O(nodes).
+    type: dict
+  nodes:
+    description:
+      - Server descriptions for a whole fleet. See O(node). P(rackops.baremetal.inventory_nodes#filter) builds
+        this list from an inventory group.
+    type: list
+    elements: dict
+  state:
+    description: V(active) deploys; V(available) undeploys.
+    type: str
+    choices: [active, available]
+    default: active
+  rebuild:
+    description: Re-image active nodes whose image differs from the requested one.
+    type: bool
+    default: false
+  config_drive:
+    description:
+      - Build and send a config drive. By default, only for servers with C(ssh_keys), C(user_data),
+        C(network) or C(hostname).
+    type: bool
+  deploy_steps:
+    description: Deploy steps for Ironic (interface, step, args, priority), for every node of the task.
+    type: list
+    elements: dict
+'''
+
+EXAMPLES = r'''
+- name: Deploy every server of the group with its image
+  rackops.baremetal.deploy:
+    cloud: rackops
+    nodes: "{{ groups['baremetal'] | rackops.baremetal.inventory_nodes(hostvars) }}"
+  run_once: true
+
+- name: Undeploy one server
+  rackops.baremetal.deploy:
+    cloud: rackops
+    node: {name: rack1-u12}
+    state: available
+'''
+
+RETURN = r'''
+nodes:
+  description: One entry per node, in the order given.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name: {description: "Node name.", type: str}
+    uuid: {description: "Node UUID.", type: str}
+    changed: {description: "Whether this node changed (or would, in check mode).", type: bool}
+    failed: {description: "Whether this node failed.", type: bool}
+    msg: {description: "What was done, or why it failed.", type: str}
+    actions: {description: "The changes made, in order.", type: list, elements: str}
+    last_error: {description: "Ironic's last_error for the node.", type: str}
+    provision_state: {description: "Provision state at the end.", type: str}
+    power_state: {description: "Power state at the end.", type: str}
+    image: {description: "The image source the node runs (or will) at the end; null when undeployed.", type: str}
+    elapsed: {description: "Seconds spent on this node.", type: float}
+timings:
+  description: Seconds per phase of the task (read, submit, wait).
+  returned: always
+  type: dict
+retries:
+  description: Calls Ironic answered with HTTP 409 or 503 and that were retried.
+  returned: always
+  type: list
+  elements: dict
+'''
+
+import time
+import traceback
+
+from ansible.module_utils.basic import missing_required_lib
+
+from ansible_collections.rackops.baremetal.plugins.module_utils._errors import BaremetalError
+from ansible_collections.rackops.baremetal.plugins.module_utils._fleet import WAIT_FIELDS, run_phase
+from ansible_collections.rackops.baremetal.plugins.module_utils._fleet_options import (
+    FLEET_ARGUMENT_SPEC, FleetTask)
+from ansible_collections.rackops.baremetal.plugins.module_utils._instance import (
+    instance_info, meta_data, network_data, plan_deploy, pxe_mac, runs_image, wants_config_drive)
+from ansible_collections.rackops.baremetal.plugins.module_utils._inventory import (
+    HAS_JSONSCHEMA, JSONSCHEMA_IMPORT_ERROR, validate_fleet)
+from ansible_collections.rackops.baremetal.plugins.module_utils._module import IronicModule
+from ansible_collections.rackops.baremetal.plugins.module_utils._waiting import wait_provision
+
+try:
+    from openstack.baremetal import configdrive
+except ImportError:
+    configdrive = None
+    CONFIGDRIVE_IMPORT_ERROR = traceback.format_exc()
+else:
+    CONFIGDRIVE_IMPORT_ERROR = None
+
+READ_FIELDS = WAIT_FIELDS + ['instance_info']
+# target -> (state when done, states that mean it failed)
+DONE = {'active': ('active', ('deploy failed', 'error')), 'deleted': ('available', ('clean failed', 'error')),
+        'rebuild': ('active', ('deploy failed', 'error'))}
+
+
+class DeployManager(FleetTask):
+    """Decides per node, submits every deploy/undeploy, waits for the fleet."""
+
+    def __init__(self, module, servers):
+        super().__init__(module, [s['name'] for s in servers])
+        self.servers = {s['name']: s for s in servers}
+        self.nodes = {}
+        self.actions = {}
+        self.timings = {}
+
+    def timed(self, phase, fn):
+        started = time.monotonic()
+        fn()
+        self.timings[phase] = round(time.monotonic() - started, 2)
+
+    def read(self):
+        nodes = self.module.call('list nodes', lambda: list(self.baremetal.nodes(fields=READ_FIELDS)))
+        by_key = {}
+        for node in nodes:
+            by_key[node.id] = node
+            if node.name:
+                by_key[node.name] = node
+        for result in self.results:
+            node = by_key.get(result.name)
+            if node is None and self.check and self.params['state'] == 'active':
+                # a check run of a whole provisioning: enrollment would create it
+                result.did('deploy (once enrolled and available)')
+                continue
+            if node is None:
+                result.fail('no such node in Ironic: enroll it first (rackops.baremetal.node)')
+                continue
+            result.observe(node)
+            self.nodes[result.name] = node
+            result.extra['image'] = (node.instance_info or {}).get('image_source')
+
+    def decide(self, result):
+        if result.name not in self.nodes:
+            return  # check mode, not enrolled yet (see read)
+        server, node = self.servers[result.name], self.nodes[result.name]
+        wanted = self.params['state'] == 'active'
+        info = instance_info(server)
+        if wanted and not info.get('image_source'):
+            result.fail('no image: give image.source (and image.checksum) in the server description')
+            return
+        action, msg = plan_deploy(node.provision_state, node.target_provision_state, wanted,
+                                  runs_image(node.instance_info, info), self.params['rebuild'])
+        if action == 'fail' and self.check and node.provision_state in ('enroll', 'manageable'):
+            # a check run of a whole provisioning: enrollment would make it available
+            action, msg = 'active', 'deploy (once available; now %s)' % node.provision_state
+        if action == 'fail':
+            result.fail(msg)
+            return
+        if action is None:
+            result.msg = msg
+            result.stop_clock()
+            return
+        self.actions[result.name] = action
+        done_state = DONE[action][0]
+        after_image = info.get('image_source') if action != 'deleted' else None
+        result.did(msg)
+        self.diffs.append({'before_header': result.name, 'after_header': result.name,
+                           'before': {'provision_state': node.provision_state, 'image': result.extra['image']},
+                           'after': {'provision_state': done_state, 'image': after_image}})
+        if self.check:
+            result.provision_state = done_state
+            result.extra['image'] = after_image
+            return
+        if action != 'deleted':
+            self.submit_deploy(result, server, node, info, action)
+        else:
+            self.call(result, 'undeploy', self.baremetal.set_node_provision_state, node.id, 'deleted')
+        result.extra['image'] = after_image
+
+    def submit_deploy(self, result, server, node, info, action):
+        patch = [{'op': 'add', 'path': '/instance_info/%s' % key, 'value': value} for key, value in info.items()]
+        self.call(result, 'write the image of', self.baremetal.patch_node, node.id, patch)
+        drive = self.config_drive(result, server, node)
+        kwargs = {}
+        if drive is not None:
+            kwargs['config_drive'] = drive
+        if self.params['deploy_steps']:
+            kwargs['deploy_steps'] = self.params['deploy_steps']
+        self.call(result, 'deploy' if action == 'active' else 'rebuild', self.baremetal.set_node_provision_state,
+                  node.id, action, **kwargs)
+
+    def config_drive(self, result, server, node):
+        wanted = self.params['config_drive']
+        if wanted is False or (wanted is None and not wants_config_drive(server)):
+            return None
+        user_data = server.get('user_data')
+        try:
+            return configdrive.build(meta_data(server, node.id),
+                                     user_data=user_data.encode() if isinstance(user_data, str) else user_data,
+                                     network_data=network_data(server, pxe_mac(server)))
+        except (RuntimeError, OSError) as exc:
+            raise BaremetalError('build the config drive of', node=result.name, message=str(exc)) from None
+
+    def run(self):
+        self.timed('read', self.read)
+        self.timed('submit', lambda: run_phase(self.results, self.decide, self.concurrency))
+        if self.check:
+            return
+        for action in ('active', 'rebuild', 'deleted'):
+            acting = [r for r in self.results if self.actions.get(r.name) == action and not r.failed]
+            if acting:
+                done_state, failed_states = DONE[action]
+                self.timed('wait', lambda: wait_provision(self.module, acting, done_state, failed_states,
+                                                          self.params['timeout'], self.params['wait_interval']))
+
+
+def main():
+    argument_spec = dict(
+        node=dict(type='dict'),
+        nodes=dict(type='list', elements='dict'),
+        state=dict(type='str', choices=['active', 'available'], default='active'),
+        rebuild=dict(type='bool', default=False),
+        config_drive=dict(type='bool'),
+        deploy_steps=dict(type='list', elements='dict'),
+    )
+    argument_spec.update(FLEET_ARGUMENT_SPEC)
+    module = IronicModule(argument_spec, supports_check_mode=True, carries_secrets=True,
+                          mutually_exclusive=[('node', 'nodes')], required_one_of=[('node', 'nodes')])
+    if not HAS_JSONSCHEMA:
+        module.fail(missing_required_lib('jsonschema'), exception=JSONSCHEMA_IMPORT_ERROR)
+    if configdrive is None:
+        module.fail(missing_required_lib('openstacksdk'), exception=CONFIGDRIVE_IMPORT_ERROR)
+    servers = module.params['nodes'] if module.params['nodes'] is not None else [module.params['node']]
+    module.add_secrets(s.get('bmc', {}).get('password') for s in servers if isinstance(s, dict)
+                       and isinstance(s.get('bmc'), dict))
+    # Whole descriptions are validated (and BMC-less ones too): a typo must not deploy half a fleet.
+    problems = validate_fleet([dict({'bmc': {'driver': 'fake-hardware'}}, **s) if isinstance(s, dict) else s
+                               for s in servers])
+    if problems:
+        module.fail('%d problem(s) in the node descriptions; nothing was written:\n%s'
+                    % (len(problems), '\n'.join(problems)), problems=problems)
+    manager = DeployManager(module, servers)
+    manager.run()
+    module.exit_fleet(manager.results, manager.diffs, timings=manager.timings, concurrency=manager.concurrency)
+
+
+if __name__ == '__main__':
+    main()

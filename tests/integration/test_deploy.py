@@ -1,0 +1,176 @@
+"""The whole run on 30 fake-hardware nodes: provision.yml, its reports, a failing node, undeploy.yml.
+
+Real Ironic (the session's engine). The failing node uses the `direct` deploy
+interface: with no agent to call back, Ironic itself fails the deploy after
+[conductor]deploy_callback_timeout (10 s in tests) and records last_error.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import subprocess
+import sys
+import time
+from xml.etree import ElementTree
+
+import pytest
+from conftest import ROOT, free_port, load_yaml, recap, run_playbook, write_inventory
+
+PLAYBOOKS = ROOT / 'playbooks'
+COUNT = 30
+BAD = 'dep-07'
+PREFIX = 'dep-'
+
+
+@pytest.fixture(scope='module')
+def image_server(tmp_path_factory):
+    """An HTTP server on loopback with a small disk image (the `direct` deploy checks the URL)."""
+    root = tmp_path_factory.mktemp('images')
+    data = b'\0' * (1 << 20)
+    (root / 'disk.img').write_bytes(data)
+    (root / 'disk2.img').write_bytes(data + b'2')
+    port = free_port()
+    proc = subprocess.Popen(  # pylint: disable=consider-using-with
+        [sys.executable, '-m', 'http.server', '--bind', '127.0.0.1', str(port)], cwd=root,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.5)
+    base = 'http://127.0.0.1:%d' % port
+    yield {'url': base + '/disk.img', 'checksum': 'sha256:' + hashlib.sha256(data).hexdigest(),
+           'url2': base + '/disk2.img', 'checksum2': 'sha256:' + hashlib.sha256(data + b'2').hexdigest()}
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def servers(bad_deploy='direct'):
+    out = {}
+    for i in range(COUNT):
+        name = '%s%02d' % (PREFIX, i)
+        desc = {'nics': [{'mac': '52:54:00:d0:00:%02x' % i}]}
+        if i % 10 == 1:  # some get a config drive: SSH key, static address, user data
+            desc.update(ssh_keys=['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIF%02d ops@example' % i],
+                        network={'ipv4': {'address': '192.0.2.%d/24' % (10 + i), 'gateway': '192.0.2.1',
+                                          'dns': ['192.0.2.1']}},
+                        user_data='#cloud-config\nhostname: %s\n' % name)
+        if name == BAD:
+            # no cleaning (which would wait for the agent too): it fails in the deploy
+            desc.update(interfaces={'deploy': bad_deploy, 'boot': 'fake'}, automated_clean=False)
+        out[name] = desc
+    return out
+
+
+@pytest.fixture(scope='module')
+def fleet(engine, image_server, tmp_path_factory):
+    work = tmp_path_factory.mktemp('deploy')
+    defaults = {'bmc': {'driver': 'fake-hardware'}, 'interfaces': {'deploy': 'fake', 'boot': 'fake'},
+                'image': {'source': image_server['url'], 'checksum': image_server['checksum']}}
+    inventory = write_inventory(work / 'inventory.yml', servers(), defaults)
+    yield {'work': work, 'inventory': inventory, 'defaults': defaults}
+    conn = engine.sdk()
+    for node in conn.baremetal.nodes(fields=['uuid', 'name']):
+        if node.name and node.name.startswith(PREFIX):
+            conn.baremetal.set_node_maintenance(node.id)
+            conn.baremetal.delete_node(node.id)
+
+
+def play(engine, fleet, name, *args, expect_ok=True, **extra):
+    extra = dict({'rackops_report_dir': str(fleet['work'] / 'reports'), 'rackops_progress_interval': 2}, **extra)
+    return run_playbook(PLAYBOOKS / name, extra, '-i', str(fleet['inventory']), *args, env=engine.env,
+                        expect_ok=expect_ok)
+
+
+def states(engine):
+    conn = engine.sdk()
+    return {n.name: n for n in conn.baremetal.nodes(fields=['uuid', 'name', 'provision_state', 'last_error',
+                                                            'instance_info', 'deploy_interface'])
+            if n.name and n.name.startswith(PREFIX)}
+
+
+def test_a_check_run_writes_nothing(engine, fleet):
+    output = play(engine, fleet, 'provision.yml', '--check')[1]
+    assert states(engine) == {}
+    assert recap(output)['failed'] == 0
+    assert 'deploy (once enrolled and available)' in output
+
+
+def test_provision_one_node_fails_the_others_go_active(engine, fleet):
+    rc, output = play(engine, fleet, 'provision.yml', expect_ok=False)
+    assert rc != 0 and '1 node(s) failed: %s' % BAD in output, output[-4000:]
+    nodes = states(engine)
+    assert len(nodes) == COUNT
+    assert [n for n, node in nodes.items() if node.provision_state != 'active'] == [BAD]
+    assert nodes[BAD].provision_state == 'deploy failed' and 'callback' in nodes[BAD].last_error.lower()
+    assert all(node.instance_info.get('image_source') for node in nodes.values())
+    assert 'configdrive' in nodes['dep-01'].instance_info and 'configdrive' not in nodes['dep-02'].instance_info
+    # progress while waiting, then the summary table with Ironic's last_error
+    assert '30 nodes:' in output
+    line = [ln for ln in output.splitlines() if ln.strip().startswith(BAD + ' ') and ': ok=' not in ln][-1]
+    assert 'FAILED' in line and 'deploy failed' in line and 'callback' in line.lower()
+    report = json.loads((fleet['work'] / 'reports/provision.json').read_text())
+    assert report['summary']['total'] == COUNT and report['summary']['failed'] == 1
+    by_name = {n['name']: n for n in report['nodes']}
+    assert by_name[BAD]['failed_phase'] == 'deploy' and by_name['dep-00']['provision_state'] == 'active'
+    assert set(by_name['dep-00']['phases']) == {'enroll', 'deploy'}
+    suite = ElementTree.parse(fleet['work'] / 'reports/provision.xml').getroot().find('testsuite')
+    assert suite.get('tests') == str(COUNT) and suite.get('failures') == '1'
+    failure = [c for c in suite.findall('testcase') if c.get('name') == BAD][0].find('failure')
+    assert 'callback' in failure.text.lower()
+
+
+def test_fixing_the_input_converges_and_a_rerun_changes_nothing(engine, fleet):
+    write_inventory(fleet['inventory'], servers(bad_deploy='fake'), fleet['defaults'])
+    rc, output = play(engine, fleet, 'provision.yml', expect_ok=False)
+    assert rc == 0, [ln for ln in output.splitlines() if BAD in ln and ': ok=' not in ln]
+    nodes = states(engine)
+    assert all(node.provision_state == 'active' for node in nodes.values())
+    assert nodes[BAD].deploy_interface == 'fake' and not engine.sdk().baremetal.get_node(BAD).is_maintenance
+    assert recap(output)['changed'] >= 1
+    output = play(engine, fleet, 'provision.yml')[1]
+    assert recap(output)['changed'] == 0, [ln for ln in output.splitlines() if 'changed' in ln and 'changed=0' not in ln]
+    report = json.loads((fleet['work'] / 'reports/provision.json').read_text())
+    assert report['summary'] == {'ok': COUNT, 'changed': 0, 'failed': 0, 'total': COUNT}
+
+
+def test_deploy_module_sequence_and_rebuild(engine, fleet, image_server, tmp_path):
+    node = dict(load_yaml(fleet['inventory'])['all']['children']['baremetal']['hosts']['dep-03']['baremetal'],
+                name='dep-03', image={'source': image_server['url2'], 'checksum': image_server['checksum2']})
+    playbook = tmp_path / 'deploy.yml'
+
+    def run(*args, **params):
+        task = {'rackops.baremetal.deploy': dict({'cloud': 'rackops', 'node': node}, **params),
+                'register': 'out', 'ignore_errors': True}
+        save = {'ansible.builtin.copy': {'content': '{{ out | to_json }}', 'dest': str(tmp_path / 'out.json'),
+                                         'mode': '0600'}, 'changed_when': False, 'check_mode': False}
+        playbook.write_text(json.dumps([{'hosts': 'localhost', 'gather_facts': False, 'tasks': [task, save]}]))
+        output = run_playbook(playbook, None, *args, env=engine.env)[1]
+        return json.loads((tmp_path / 'out.json').read_text()), output
+
+    result = run()[0]
+    assert result['failed'] and 'active with another image; set rebuild: true' in result['nodes'][0]['msg']
+    result = run('--check', rebuild=True)[0]
+    assert result['changed'], result['nodes'][0]['msg']
+    assert states(engine)['dep-03'].instance_info['image_source'] == image_server['url']
+    result, output = run('--check', '--diff', rebuild=True)
+    assert re.search(r'^\+\s*image: %s$' % re.escape(image_server['url2']), output.replace("'", ''), re.M), output
+    result = run(rebuild=True)[0]
+    assert result['changed'] and result['nodes'][0]['actions'] == ['rebuild with a new image']
+    assert states(engine)['dep-03'].provision_state == 'active'
+    assert states(engine)['dep-03'].instance_info['image_source'] == image_server['url2']
+    result = run('--check', rebuild=True)[0]
+    assert not result['changed']
+    result = run(rebuild=True)[0]
+    assert not result['changed'] and result['nodes'][0]['msg'] == 'already active with this image'
+
+
+def test_undeploy_check_apply_and_clean_rerun(engine, fleet):
+    output = play(engine, fleet, 'undeploy.yml', '--check')[1]
+    assert all(node.provision_state == 'active' for node in states(engine).values())
+    output = play(engine, fleet, 'undeploy.yml')[1]
+    nodes = states(engine)
+    assert all(node.provision_state == 'available' for node in nodes.values()), {
+        n: node.provision_state for n, node in nodes.items()}
+    assert recap(output)['failed'] == 0
+    output = play(engine, fleet, 'undeploy.yml')[1]
+    assert recap(output)['changed'] == 0 and recap(output)['failed'] == 0
+    assert 'not deployed (available)' in output

@@ -1,0 +1,59 @@
+"""What a deployed server should run: instance_info, config drive data, the per-node decision."""
+
+from __future__ import annotations
+
+from ansible_collections.rackops.baremetal.plugins.module_utils._instance import (
+    instance_info, meta_data, network_data, plan_deploy, pxe_mac, runs_image, wants_config_drive)
+
+
+def test_instance_info_maps_checksums_and_partition_images():
+    assert instance_info({'image': {'source': 'http://i/x.img', 'checksum': 'sha256:ABCD'}}) == {
+        'image_source': 'http://i/x.img', 'image_os_hash_algo': 'sha256', 'image_os_hash_value': 'abcd'}
+    assert instance_info({'image': {'source': 'http://i/x.img', 'checksum': 'http://i/x.img.sha256'}}) == {
+        'image_source': 'http://i/x.img', 'image_checksum': 'http://i/x.img.sha256'}
+    partition = instance_info({'image': {'source': 'http://i/p.img', 'checksum': 'a' * 32, 'type': 'partition',
+                                         'kernel': 'http://i/k', 'ramdisk': 'http://i/r', 'root_gb': 10}})
+    assert partition['image_type'] == 'partition' and partition['root_gb'] == 10 and partition['kernel'] == 'http://i/k'
+    assert instance_info({'name': 'x'}) == {}
+
+
+def test_runs_image_compares_only_what_is_asked():
+    assert runs_image({'image_source': 'a', 'image_checksum': 'c', 'root_gb': 5}, {'image_source': 'a'})
+    assert not runs_image({'image_source': 'a'}, {'image_source': 'b'})
+    assert not runs_image(None, {'image_source': 'a'})
+
+
+def test_plan_deploy():
+    assert plan_deploy('available', None, True, False, False)[0] == 'active'
+    assert plan_deploy('deploy failed', None, True, False, False)[0] == 'active'
+    assert plan_deploy('deploy failed', 'active', True, False, False)[0] == 'active'  # Ironic keeps the target
+    assert plan_deploy('active', None, True, True, False) == (None, 'already active with this image')
+    assert plan_deploy('active', None, True, False, True)[0] == 'rebuild'
+    action, msg = plan_deploy('active', None, True, False, False)
+    assert action == 'fail' and 'rebuild: true' in msg
+    action, msg = plan_deploy('manageable', None, True, False, False)
+    assert action == 'fail' and 'provide it first' in msg
+    action, msg = plan_deploy('deploying', 'active', True, False, False)
+    assert action == 'fail' and 'busy: deploying -> active' in msg
+    assert plan_deploy('active', None, False, True, False)[0] == 'deleted'
+    assert plan_deploy('deploy failed', None, False, True, False)[0] == 'deleted'
+    assert plan_deploy('available', None, False, True, False) == (None, 'not deployed (available)')
+
+
+def test_config_drive_data():
+    server = {'name': 'r1', 'nics': [{'mac': 'AA:BB:CC:DD:EE:01'}, {'mac': 'aa:bb:cc:dd:ee:02', 'pxe': True}],
+              'ssh_keys': ['ssh-ed25519 K1', 'ssh-rsa K2'],
+              'network': {'ipv4': {'address': '10.0.0.5/24', 'gateway': '10.0.0.1', 'dns': ['10.0.0.2']},
+                          'ipv6': {'address': 'fd00::5/64'}}}
+    assert pxe_mac(server) == 'aa:bb:cc:dd:ee:02' and pxe_mac({'nics': [{'mac': 'AA:00:00:00:00:01'}]}) == 'aa:00:00:00:00:01'
+    assert meta_data(server, 'u-1') == {'uuid': 'u-1', 'name': 'r1', 'hostname': 'r1',
+                                        'public_keys': {'0': 'ssh-ed25519 K1', '1': 'ssh-rsa K2'}}
+    data = network_data(server, pxe_mac(server))
+    assert data['links'] == [{'id': 'port0', 'type': 'phy', 'ethernet_mac_address': 'aa:bb:cc:dd:ee:02'}]
+    v4, v6 = data['networks']
+    assert (v4['ip_address'], v4['netmask'], v4['routes'][0]['gateway']) == ('10.0.0.5', '255.255.255.0', '10.0.0.1')
+    assert (v6['type'], v6['ip_address'], v6['routes']) == ('ipv6', 'fd00::5', [])
+    assert data['services'] == [{'type': 'dns', 'address': '10.0.0.2'}]
+    assert network_data({'network': {'dhcp': True}}, 'aa:bb:cc:dd:ee:ff')['networks'][0]['type'] == 'ipv4_dhcp'
+    assert network_data({}, None) is None
+    assert wants_config_drive(server) and not wants_config_drive({'name': 'x', 'image': {}})

@@ -1,0 +1,115 @@
+"""The inspect module against real Ironic, with fake-hardware's `fake` inspect interface."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import ROOT, recap, run_playbook, write_inventory
+
+PREFIX = 'insp-'
+COUNT = 4
+
+
+def describe(i, memory_mb=2048):
+    return {'name': '%s%d' % (PREFIX, i), 'bmc': {'driver': 'fake-hardware'},
+            'interfaces': {'inspect': 'fake', 'deploy': 'fake', 'boot': 'fake'},
+            'properties': {'cpus': 2, 'memory_mb': memory_mb, 'local_gb': 10, 'cpu_arch': 'x86_64'},
+            'nics': [{'mac': '52:54:00:e0:00:%02x' % i}]}
+
+
+@pytest.fixture(scope='module')
+def enrolled(engine, tmp_path_factory):
+    work = tmp_path_factory.mktemp('inspect')
+    inventory = write_inventory(work / 'inventory.yml', {describe(i)['name']: {
+        k: v for k, v in describe(i).items() if k != 'name'} for i in range(COUNT)})
+    run_playbook(ROOT / 'playbooks/enroll.yml', None, '-i', str(inventory), env=engine.env)
+    yield {'work': work, 'inventory': inventory}
+    conn = engine.sdk()
+    for node in conn.baremetal.nodes(fields=['uuid', 'name']):
+        if node.name and node.name.startswith(PREFIX):
+            conn.baremetal.set_node_maintenance(node.id)  # some were deployed
+            conn.baremetal.delete_node(node.id)
+
+
+def inspected_at(engine):
+    conn = engine.sdk()
+    nodes = conn.baremetal.get('/nodes', params={'fields': 'name,inspection_finished_at,provision_state'},
+                               microversion='1.81').json()['nodes']
+    return {n['name']: n['inspection_finished_at'] for n in nodes if n['name'].startswith(PREFIX)}
+
+
+def run_inspect(engine, tmp_path, nodes, *args, **params):
+    out = tmp_path / 'out.json'
+    task = {'rackops.baremetal.inspect': dict({'cloud': 'rackops', 'nodes': nodes}, **params), 'register': 'out',
+            'ignore_errors': True}
+    save = {'ansible.builtin.copy': {'content': '{{ out | to_json }}', 'dest': str(out), 'mode': '0600'},
+            'changed_when': False, 'check_mode': False}
+    playbook = tmp_path / 'inspect.yml'
+    playbook.write_text(json.dumps([{'hosts': 'localhost', 'gather_facts': False, 'tasks': [task, save]}]))
+    output = run_playbook(playbook, None, *args, env=engine.env)[1]
+    return json.loads(out.read_text()), output
+
+
+def test_check_diff_apply_idempotent_force(engine, enrolled, tmp_path):
+    nodes = [describe(i) for i in range(COUNT)]
+    assert set(inspected_at(engine).values()) == {None}
+    result = run_inspect(engine, tmp_path, nodes, '--check')[0]
+    assert result['changed'] and all(n['actions'] == ['inspect'] for n in result['nodes'])
+    result, output = run_inspect(engine, tmp_path, nodes, '--check', '--diff')
+    assert result['changed'] and 'inspected_at' in output
+    assert set(inspected_at(engine).values()) == {None}
+
+    result, output = run_inspect(engine, tmp_path, nodes)
+    assert recap(output)['changed'] == 1 and not result['failed'], result['msg']
+    first = inspected_at(engine)
+    assert all(first.values())
+    node = result['nodes'][0]
+    assert node['provision_state'] == 'manageable' and node['properties']['memory_mb'] in (2048, '2048')
+    assert node['mismatches'] == [] and node['hardware'] is None  # fake inspection stores no inventory
+
+    for args in (('--check',), ()):
+        result, output = run_inspect(engine, tmp_path, nodes, *args)
+        assert not result['changed'] and recap(output)['changed'] == 0
+        assert result['nodes'][0]['msg'].startswith('inspected before')
+    assert inspected_at(engine) == first
+
+    result = run_inspect(engine, tmp_path, nodes[:1], force=True)[0]
+    assert result['changed'] and inspected_at(engine)[nodes[0]['name']] != first[nodes[0]['name']]
+
+
+def test_a_mismatch_with_the_inventory_fails_that_node_only(engine, enrolled, tmp_path):
+    nodes = [describe(0, memory_mb=65536), describe(1)]
+    result = run_inspect(engine, tmp_path, nodes, force=True)[0]
+    assert result['failed']
+    bad, good = result['nodes']
+    assert bad['failed'] and bad['mismatches'] == ['memory_mb: expected at least 65536, found 2048']
+    assert 'hardware does not match the inventory' in bad['msg']
+    assert not good['failed'] and good['changed']
+    result = run_inspect(engine, tmp_path, nodes, match_inventory=False)[0]
+    assert not result['failed']
+
+
+def test_inspection_needs_manageable(engine, enrolled, tmp_path):
+    result = run_inspect(engine, tmp_path, [{'name': 'no-such-node'}, describe(2)], '--check')[0]
+    missing, present = result['nodes']
+    assert missing['failed'] and 'enroll it first' in missing['msg'] and not present['failed']
+
+
+def test_provision_with_inspection(engine, enrolled, tmp_path):
+    servers = {'insp-p%d' % i: dict({k: v for k, v in describe(10 + i).items() if k != 'name'},
+                                    image={'source': 'file:///var/lib/images/test.img'}) for i in range(2)}
+    inventory = write_inventory(tmp_path / 'inventory.yml', servers)
+    reports = tmp_path / 'reports'
+    output = run_playbook(ROOT / 'playbooks/provision.yml', {'rackops_inspect': True,
+                                                             'rackops_report_dir': str(reports)},
+                          '-i', str(inventory), env=engine.env)[1]
+    assert recap(output)['failed'] == 0
+    report = json.loads((reports / 'provision.json').read_text())
+    assert [n['provision_state'] for n in report['nodes']] == ['active', 'active']
+    assert set(report['nodes'][0]['phases']) == {'enroll', 'inspect', 'clean', 'deploy'}
+    assert all(inspected_at(engine)[name] for name in servers)
+    output = run_playbook(ROOT / 'playbooks/provision.yml', {'rackops_inspect': True,
+                                                             'rackops_report_dir': str(reports)},
+                          '-i', str(inventory), env=engine.env)[1]
+    assert recap(output)['changed'] == 0

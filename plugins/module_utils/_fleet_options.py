@@ -8,7 +8,9 @@ doc_fragments/fleet.py: change both together.
 
 from __future__ import annotations
 
-from ansible_collections.rackops.baremetal.plugins.module_utils._fleet import FAIL_ON, NodeResult
+import time
+
+from ansible_collections.rackops.baremetal.plugins.module_utils._fleet import FAIL_ON, NodeResult, field_getter
 
 FLEET_ARGUMENT_SPEC = dict(
     concurrency=dict(type='int'),
@@ -37,8 +39,16 @@ def fleet_concurrency(module):
         return FALLBACK_CONCURRENCY
 
 
+def fleet_servers(module):
+    """The server descriptions of a task (``node`` or ``nodes``), their BMC passwords masked in its result."""
+    servers = module.params['nodes'] if module.params['nodes'] is not None else [module.params['node']]
+    module.add_secrets(s.get('bmc', {}).get('password') for s in servers if isinstance(s, dict)
+                       and isinstance(s.get('bmc'), dict))
+    return servers
+
+
 class FleetTask:
-    """What every fleet module's run holds: the module, one result per node, the diff."""
+    """What every fleet module's run holds: the module, one result per node, the diff, phase timings."""
 
     def __init__(self, module, names):
         self.module = module
@@ -47,7 +57,37 @@ class FleetTask:
         self.baremetal = module.baremetal
         self.results = [NodeResult(name) for name in names]
         self.diffs = []
+        self.timings = {}
         self.concurrency = fleet_concurrency(module)
+
+    def timed(self, phase, fn, *args):
+        """Run one phase of the task; its seconds go to the result's ``timings``."""
+        start = time.monotonic()
+        fn(*args)
+        self.timings[phase] = round(time.monotonic() - start, 2)
+
+    def match(self, records, missing='no such node in Ironic', if_missing=None):
+        """{result name: record} for the results whose node (by name or UUID) is among
+        ``records``; the others fail with ``missing`` (or ``if_missing(result)``
+        decides for them). Matched results observe their record."""
+        by_key = {}
+        for record in records:
+            get = field_getter(record)
+            by_key[get('id') or get('uuid')] = record
+            if get('name'):
+                by_key[get('name')] = record
+        matched = {}
+        for result in self.results:
+            record = by_key.get(result.name)
+            if record is None:
+                if if_missing is not None:
+                    if_missing(result)
+                else:
+                    result.fail(missing)
+                continue
+            result.observe(record)
+            matched[result.name] = record
+        return matched
 
     def call(self, result, operation, fn, *args, **kwargs):
         """One Ironic call for this node; a failure is raised for run_phase to record."""

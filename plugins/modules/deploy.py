@@ -112,7 +112,6 @@ retries:
   elements: dict
 '''
 
-import time
 import traceback
 
 from ansible.module_utils.basic import missing_required_lib
@@ -120,7 +119,7 @@ from ansible.module_utils.basic import missing_required_lib
 from ansible_collections.rackops.baremetal.plugins.module_utils._errors import BaremetalError
 from ansible_collections.rackops.baremetal.plugins.module_utils._fleet import WAIT_FIELDS, run_phase
 from ansible_collections.rackops.baremetal.plugins.module_utils._fleet_options import (
-    FLEET_ARGUMENT_SPEC, FleetTask)
+    FLEET_ARGUMENT_SPEC, FleetTask, fleet_servers)
 from ansible_collections.rackops.baremetal.plugins.module_utils._instance import (
     instance_info, meta_data, network_data, plan_deploy, pxe_mac, runs_image, wants_config_drive)
 from ansible_collections.rackops.baremetal.plugins.module_utils._inventory import (
@@ -150,32 +149,21 @@ class DeployManager(FleetTask):
         self.servers = {s['name']: s for s in servers}
         self.nodes = {}
         self.actions = {}
-        self.timings = {}
-
-    def timed(self, phase, fn):
-        started = time.monotonic()
-        fn()
-        self.timings[phase] = round(time.monotonic() - started, 2)
 
     def read(self):
         nodes = self.module.call('list nodes', lambda: list(self.baremetal.nodes(fields=READ_FIELDS)))
-        by_key = {}
-        for node in nodes:
-            by_key[node.id] = node
-            if node.name:
-                by_key[node.name] = node
-        for result in self.results:
-            node = by_key.get(result.name)
-            if node is None and self.check and self.params['state'] == 'active':
+        missing = 'no such node in Ironic: enroll it first (rackops.baremetal.node)'
+
+        def if_missing(result):
+            if self.check and self.params['state'] == 'active':
                 # a check run of a whole provisioning: enrollment would create it
                 result.did('deploy (once enrolled and available)')
-                continue
-            if node is None:
-                result.fail('no such node in Ironic: enroll it first (rackops.baremetal.node)')
-                continue
-            result.observe(node)
-            self.nodes[result.name] = node
-            result.extra['image'] = (node.instance_info or {}).get('image_source')
+            else:
+                result.fail(missing)
+        self.nodes = self.match(nodes, missing, if_missing)
+        for result in self.results:
+            if result.name in self.nodes:
+                result.extra['image'] = (self.nodes[result.name].instance_info or {}).get('image_source')
 
     def decide(self, result):
         if result.name not in self.nodes:
@@ -268,9 +256,7 @@ def main():
         module.fail(missing_required_lib('jsonschema'), exception=JSONSCHEMA_IMPORT_ERROR)
     if configdrive is None:
         module.fail(missing_required_lib('openstacksdk'), exception=CONFIGDRIVE_IMPORT_ERROR)
-    servers = module.params['nodes'] if module.params['nodes'] is not None else [module.params['node']]
-    module.add_secrets(s.get('bmc', {}).get('password') for s in servers if isinstance(s, dict)
-                       and isinstance(s.get('bmc'), dict))
+    servers = fleet_servers(module)
     # Whole descriptions are validated (and BMC-less ones too): a typo must not deploy half a fleet.
     problems = validate_fleet([dict({'bmc': {'driver': 'fake-hardware'}}, **s) if isinstance(s, dict) else s
                                for s in servers])

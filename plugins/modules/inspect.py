@@ -90,7 +90,7 @@ retries:
 
 from ansible_collections.rackops.baremetal.plugins.module_utils._fleet import WAIT_FIELDS, run_phase
 from ansible_collections.rackops.baremetal.plugins.module_utils._fleet_options import (
-    FLEET_ARGUMENT_SPEC, FleetTask)
+    FLEET_ARGUMENT_SPEC, FleetTask, fleet_servers)
 from ansible_collections.rackops.baremetal.plugins.module_utils._hardware import hardware_mismatches, summarize_inventory
 from ansible_collections.rackops.baremetal.plugins.module_utils._module import IronicModule
 from ansible_collections.rackops.baremetal.plugins.module_utils._waiting import wait_provision
@@ -116,23 +116,10 @@ class InspectManager(FleetTask):
                                           microversion=MICROVERSION)
             response.raise_for_status()
             return response.json()['nodes']
-        records = self.module.call('list nodes', read)
-        by_key = {}
-        for record in records:
-            by_key[record['uuid']] = record
-            if record.get('name'):
-                by_key[record['name']] = record
-        return by_key
+        return self.module.call('list nodes', read)
 
     def read(self):
-        by_key = self.list_records()
-        for result in self.results:
-            record = by_key.get(result.name)
-            if record is None:
-                result.fail('no such node in Ironic: enroll it first (rackops.baremetal.node)')
-                continue
-            result.observe(record)
-            self.records[result.name] = record
+        self.records = self.match(self.list_records(), 'no such node in Ironic: enroll it first (rackops.baremetal.node)')
 
     def start(self, result):
         record = self.records[result.name]
@@ -185,10 +172,11 @@ class InspectManager(FleetTask):
         if self.started:
             wait_provision(self.module, self.started, 'manageable', ('inspect failed',),
                            self.params['timeout'], self.params['wait_interval'])
-        by_key = self.list_records()
-        for result in self.results:
-            if result.name in self.records and result.name in by_key:
-                self.records[result.name] = by_key[result.name]
+        # what inspection found: the records again, for the nodes still in the running
+        fresh = {r.get('name'): r for r in self.list_records()}
+        fresh.update({r['uuid']: r for r in fresh.values()})
+        for name in self.records:
+            self.records[name] = fresh.get(name, self.records[name])
         run_phase(self.results, self.report, self.concurrency)
 
 
@@ -202,11 +190,10 @@ def main():
     argument_spec.update(FLEET_ARGUMENT_SPEC)
     module = IronicModule(argument_spec, supports_check_mode=True, carries_secrets=True,
                           mutually_exclusive=[('node', 'nodes')], required_one_of=[('node', 'nodes')])
-    servers = module.params['nodes'] if module.params['nodes'] is not None else [module.params['node']]
+    servers = fleet_servers(module)
     bad = [i for i, s in enumerate(servers) if not isinstance(s, dict) or not s.get('name')]
     if bad:
         module.fail('every node needs a name; entries without one: %s' % ', '.join(map(str, bad)))
-    module.add_secrets(s.get('bmc', {}).get('password') for s in servers if isinstance(s.get('bmc'), dict))
     manager = InspectManager(module, servers)
     manager.run()
     module.exit_fleet(manager.results, manager.diffs)

@@ -171,14 +171,13 @@ concurrency:
   type: int
 '''
 
-import time
 
 from ansible_collections.rackops.baremetal.plugins.module_utils._fleet import run_phase
 from ansible_collections.rackops.baremetal.plugins.module_utils._inventory import (
     HAS_JSONSCHEMA, JSONSCHEMA_IMPORT_ERROR, to_ironic, validate_fleet)
 from ansible_collections.rackops.baremetal.plugins.module_utils._module import IronicModule
 from ansible_collections.rackops.baremetal.plugins.module_utils._fleet_options import (
-    FLEET_ARGUMENT_SPEC, FleetTask)
+    FLEET_ARGUMENT_SPEC, FleetTask, fleet_servers)
 from ansible_collections.rackops.baremetal.plugins.module_utils._reconcile import (
     ACTION_RESULT, plan_node_patch, plan_portgroups, plan_ports, plan_traits, provision_path)
 from ansible_collections.rackops.baremetal.plugins.module_utils._redact import redact
@@ -207,7 +206,6 @@ class NodeManager(FleetTask):
         self.portgroups = {}
         self.group_ids = {}
         self.port_macs = {}
-        self.timings = {}
 
     # -- reading: one list call each for nodes and ports -------------------
     def read(self):
@@ -458,11 +456,6 @@ class NodeManager(FleetTask):
         run_phase([r for r, s in zip(self.results, self.servers)
                    if s.get('state', self.params['state']) == 'present'], check, max(self.concurrency, READ_CONCURRENCY))
 
-    def timed(self, phase, fn, *args):
-        start = time.monotonic()
-        fn(*args)
-        self.timings[phase] = round(time.monotonic() - start, 2)
-
     def run(self):
         servers = dict(zip((id(r) for r in self.results), self.servers))
         self.timed('records', run_phase, self.results, lambda r: self.reconcile_record(r, servers[id(r)]),
@@ -489,9 +482,7 @@ def main():
     if not HAS_JSONSCHEMA:
         module.fail(missing_required_lib('jsonschema'), exception=JSONSCHEMA_IMPORT_ERROR)
 
-    servers = module.params['nodes'] if module.params['nodes'] is not None else [module.params['node']]
-    module.add_secrets(s.get('bmc', {}).get('password') for s in servers if isinstance(s, dict)
-                       and isinstance(s.get('bmc'), dict))
+    servers = fleet_servers(module)
 
     drivers = module.call('list drivers', lambda: [d.name for d in module.baremetal.drivers()])
     problems = validate_fleet(servers, enabled_drivers=drivers)

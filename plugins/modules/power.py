@@ -116,17 +116,7 @@ class PowerManager(FleetTask):
 
     def read(self):
         nodes = self.module.call('list nodes', lambda: list(self.baremetal.nodes(fields=WAIT_FIELDS)))
-        by_key = {}
-        for node in nodes:
-            by_key[node.id] = node
-            if node.name:
-                by_key[node.name] = node
-        for result in self.results:
-            node = by_key.get(result.name)
-            if node is None:
-                result.fail('no such node in Ironic')
-            else:
-                result.observe(node)
+        self.match(nodes)
 
     def boot_device(self, result):
         want = {'boot_device': self.params['boot_device'], 'persistent': self.params['boot_device_persistent']}

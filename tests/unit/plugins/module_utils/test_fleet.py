@@ -92,3 +92,25 @@ def test_fail_on_policies():
     for r in fleet:
         r.fail('x')
     assert summarize(fleet, 'all')[0] is True
+
+
+def test_fleet_task_matches_results_to_records_by_name_or_uuid():
+    from ansible_collections.rackops.baremetal.plugins.module_utils._fleet_options import FleetTask
+
+    class Module:  # what FleetTask reads of an IronicModule
+        params = {'concurrency': 2}
+        check_mode = False
+        baremetal = None
+
+    task = FleetTask(Module(), ['n1', 'u-2', 'gone', 'later'])
+    records = [{'uuid': 'u-1', 'name': 'n1', 'provision_state': 'active'},
+               {'uuid': 'u-2', 'name': None, 'provision_state': 'available'}]
+    waived = []
+    matched = task.match(records, 'not there', if_missing=lambda r: waived.append(r.name) if r.name == 'later'
+                         else r.fail('not there'))
+    assert sorted(matched) == ['n1', 'u-2'] and waived == ['later']
+    by_name = {r.name: r for r in task.results}
+    assert by_name['n1'].uuid == 'u-1' and by_name['u-2'].provision_state == 'available'
+    assert by_name['gone'].failed and by_name['gone'].msg == 'not there' and not by_name['later'].failed
+    task.timed('phase', lambda: None)
+    assert task.timings['phase'] >= 0 and task.concurrency == 2

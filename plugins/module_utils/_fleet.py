@@ -151,14 +151,14 @@ def wait_for(list_nodes, results, check, timeout, interval=1.0, progress=None,
         sleep(interval)
 
 
-def summarize(results, fail_on):
+def summarize(results, fail_on, noun='nodes'):
     """(failed?, message) for the whole task under the ``fail_on`` policy."""
     failed = [r for r in results if r.failed]
     total = len(results)
     if fail_on == 'never' or not failed:
-        return False, '%d of %d nodes ok' % (total - len(failed), total)
+        return False, '%d of %d %s ok' % (total - len(failed), total, noun)
     if fail_on == 'all' and len(failed) < total:
-        return False, '%d of %d nodes failed (fail_on=all)' % (len(failed), total)
+        return False, '%d of %d %s failed (fail_on=all)' % (len(failed), total, noun)
     names = ', '.join('%s (%s)' % (r.name, r.msg) for r in failed[:10])
     more = ' and %d more' % (len(failed) - 10) if len(failed) > 10 else ''
-    return True, '%d of %d nodes failed: %s%s' % (len(failed), total, names, more)
+    return True, '%d of %d %s failed: %s%s' % (len(failed), total, noun, names, more)

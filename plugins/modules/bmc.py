@@ -221,7 +221,7 @@ from ansible_collections.rackops.baremetal.plugins.module_utils._bmc_ipmi import
     HAS_PYGHMI, PYGHMI_IMPORT_ERROR, IpmiClient)
 from ansible_collections.rackops.baremetal.plugins.module_utils._bmc_redfish import (
     HAS_SUSHY, SUSHY_IMPORT_ERROR, RedfishClient)
-from ansible_collections.rackops.baremetal.plugins.module_utils._fleet import FAIL_ON
+from ansible_collections.rackops.baremetal.plugins.module_utils._fleet import FAIL_ON, summarize
 
 
 class BmcTask:
@@ -305,15 +305,7 @@ class BmcTask:
 
     def exit(self):
         out = [r.as_dict() for r in self.results]
-        failed = [r for r in out if r['failed']]
-        total = len(out)
-        fail_on = self.params['fail_on']
-        task_failed = bool(failed) and (fail_on == 'any' or (fail_on == 'all' and len(failed) == total))
-        if failed:
-            msg = '%d of %d BMCs failed: %s' % (len(failed), total, ', '.join(
-                '%s (%s)' % (r['name'], r['msg']) for r in failed[:10]))
-        else:
-            msg = '%d of %d BMCs ok' % (total, total)
+        task_failed, msg = summarize(self.results, self.params['fail_on'], noun='BMCs')
         result = dict(changed=any(r['changed'] for r in out), bmcs=out, msg=msg)
         if self.module._diff:
             changed = [r for r in self.results if r.changed]

@@ -71,7 +71,9 @@ class NodeResult:
         self.uuid = get('id') or get('uuid') or self.uuid
         self.provision_state = get('provision_state')
         self.power_state = get('power_state')
-        if get('last_error'):
+        # The node's own last_error, now: a success clears an older one; a
+        # failure recorded by this task keeps its reason.
+        if get('last_error') or not self.failed:
             self.last_error = get('last_error')
 
     def as_dict(self):

@@ -37,8 +37,10 @@ def hardware_mismatches(server, properties, hardware):
     """Every way the discovered hardware differs from the server description."""
     expected = server.get('properties') or {}
     found = dict(properties or {})
+    # What the hardware itself reported wins over properties, which may be
+    # only what enrollment wrote from this same description.
     for key in ('cpus', 'memory_mb', 'cpu_arch'):
-        if found.get(key) in (None, '') and hardware and hardware.get(key) is not None:
+        if hardware and hardware.get(key) is not None:
             found[key] = hardware[key]
     problems = []
     for key in MINIMUMS:

@@ -48,6 +48,24 @@ options:
       - C(uuid) and C(name) are always returned. Without it, every field is returned.
     type: list
     elements: str
+  hardware:
+    description:
+      - Add each node's hardware as inspection stored it - RV(nodes[].inventory), Ironic's own inventory
+        document, and RV(nodes[].hardware), its summary (CPUs, memory, disks, NICs with MACs and LLDP).
+      - One more API call per node; both are null for nodes whose inspection stored none.
+    type: bool
+    default: false
+  history:
+    description:
+      - Add each node's history - RV(nodes[].history), the events Ironic recorded (provision state
+        changes, errors with their message) - newest last.
+      - One more API call per node.
+    type: bool
+    default: false
+  concurrency:
+    description: How many nodes' hardware and history are read at the same time.
+    type: int
+    default: 8
 notes:
   - The filters cannot be combined with O(name).
 '''
@@ -69,6 +87,15 @@ EXAMPLES = r'''
     provision_state: deploy failed
     fields: [provision_state, last_error]
   register: failed
+
+- name: Why did these nodes fail, and what hardware do they have
+  rackops.baremetal.node_info:
+    cloud: rackops
+    provision_state: clean failed
+    fields: [provision_state, last_error]
+    history: true
+    hardware: true
+  register: failed_cleaning
 
 - name: Connection options once for every rackops.baremetal module
   module_defaults:
@@ -105,6 +132,26 @@ nodes:
         ipmi_address: 10.0.0.12
         ipmi_username: admin
         ipmi_password: '******'
+  contains:
+    hardware:
+      description: Summary of the stored inventory - cpus, cpu_arch, memory_mb, disks, interfaces (name, mac, lldp).
+      returned: with O(hardware=true)
+      type: dict
+    inventory:
+      description: The inventory inspection stored (Ironic's C(GET /v1/nodes/<node>/inventory)), or null.
+      returned: with O(hardware=true)
+      type: dict
+    history:
+      description: The node's history events, oldest first.
+      returned: with O(history=true)
+      type: list
+      elements: dict
+      sample:
+        - created_at: '2026-11-26T05:50:34+00:00'
+          severity: ERROR
+          event_type: cleaning
+          event: "Node 3d8b failed step {'interface': 'bios', 'step': 'apply_configuration'}: ..."
+          user: admin
 retries:
   description: Calls Ironic answered with HTTP 409 or 503 and that were retried.
   returned: always
@@ -119,6 +166,8 @@ retries:
       msg: Node is locked by host rackops
 '''
 
+from ansible_collections.rackops.baremetal.plugins.module_utils._fleet import NodeResult, run_phase
+from ansible_collections.rackops.baremetal.plugins.module_utils._hardware import summarize_inventory
 from ansible_collections.rackops.baremetal.plugins.module_utils._module import IronicModule
 from ansible_collections.rackops.baremetal.plugins.module_utils._redact import redact
 
@@ -144,6 +193,46 @@ def node_to_result(node, fields):
     return redact(data)
 
 
+# node history and the stored inventory came with API 1.78 and 1.81
+DETAIL_MICROVERSION = '1.81'
+HISTORY_KEYS = ('created_at', 'severity', 'event_type', 'event', 'user', 'conductor')
+
+
+def add_details(module, nodes, hardware, history):
+    """Read each node's stored inventory and/or history into its result (bounded concurrency)."""
+    baremetal = module.baremetal
+
+    def get(path, missing):
+        response = baremetal.get(path, microversion=DETAIL_MICROVERSION)
+        if response.status_code == 404:
+            return missing  # nothing stored for this node
+        response.raise_for_status()
+        return response.json()
+
+    def one(result):
+        node = result.extra['node']
+        if hardware:
+            stored = module.try_call('read the inventory of', get, '/nodes/%s/inventory' % node['uuid'], None,
+                                     node=node['name'] or node['uuid'])
+            node['inventory'] = redact(stored.get('inventory')) if stored else None
+            node['hardware'] = summarize_inventory(stored)
+        if history:
+            events = module.try_call('read the history of', get, '/nodes/%s/history?detail=True' % node['uuid'],
+                                     {'history': []}, node=node['name'] or node['uuid'])['history']
+            node['history'] = sorted(({k: e.get(k) for k in HISTORY_KEYS} for e in events),
+                                     key=lambda e: e['created_at'] or '')
+
+    results = []
+    for node in nodes:
+        result = NodeResult(node.get('name') or node['uuid'])
+        result.extra['node'] = node
+        results.append(result)
+    run_phase(results, one, module.params['concurrency'])
+    failed = [r for r in results if r.failed]
+    if failed:
+        module.fail('; '.join(r.msg for r in failed[:5]))
+
+
 def sort_key(node):
     return (node.get('name') is None, node.get('name') or '', node.get('uuid') or '')
 
@@ -158,6 +247,9 @@ def main():
             maintenance=dict(type='bool'),
             driver=dict(type='str'),
             fields=dict(type='list', elements='str'),
+            hardware=dict(type='bool', default=False),
+            history=dict(type='bool', default=False),
+            concurrency=dict(type='int', default=8),
         ),
         supports_check_mode=True,
         mutually_exclusive=[('name', f) for f in FILTERS],
@@ -180,6 +272,8 @@ def main():
         found = module.call('list nodes', lambda: list(baremetal.nodes(details=not fields, **query)))
 
     nodes = sorted((node_to_result(n, fields) for n in found), key=sort_key)
+    if params['hardware'] or params['history']:
+        add_details(module, nodes, params['hardware'], params['history'])
     module.exit(changed=False, nodes=nodes)
 
 

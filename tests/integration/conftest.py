@@ -140,6 +140,8 @@ def engine_vars(base: Path, port: int) -> dict:
             'ipmi': {'command_retry_timeout': 6, 'min_command_interval': 1},
             # a deploy whose agent never calls back fails in seconds, with Ironic's own last_error
             'conductor': {'deploy_callback_timeout': 10, 'check_provision_state_interval': 2},
+            # agent inspection with fake boot: the test plays the agent (POST /v1/continue_inspection)
+            'inspector': {'require_managed_boot': False},
         },
     }
 

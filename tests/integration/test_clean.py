@@ -63,6 +63,17 @@ def run_clean(engine, tmp_path, nodes, *args, **params):
     return json.loads(out.read_text()), output
 
 
+def node_history(engine, tmp_path, name):
+    """The node's history as node_info returns it."""
+    out = tmp_path / 'info.json'
+    playbook = tmp_path / 'info.yml'
+    playbook.write_text(json.dumps([{'hosts': 'localhost', 'gather_facts': False, 'tasks': [
+        {'rackops.baremetal.node_info': {'cloud': 'rackops', 'name': name, 'history': True}, 'register': 'info'},
+        {'ansible.builtin.copy': {'content': '{{ info | to_json }}', 'dest': str(out), 'mode': '0600'}}]}]))
+    run_playbook(playbook, None, env=engine.env)
+    return json.loads(out.read_text())['nodes'][0]['history']
+
+
 def test_manual_steps_check_diff_apply_idempotent(engine, fleet, tmp_path):
     nodes = [describe(i) for i in range(2)]
     names = {n['name'] for n in nodes}
@@ -111,6 +122,8 @@ def test_an_unknown_step_is_named_and_the_node_ends_manageable(engine, fleet, tm
     state = snapshot(engine, {nodes[0]['name']})[nodes[0]['name']]
     assert state['state'] == 'manageable' and not state['maintenance']
     assert 'rackops_clean' not in (state['extra'] or {})
+    history = node_history(engine, tmp_path, nodes[0]['name'])
+    assert any(e['severity'] == 'ERROR' and 'no_such_step' in e['event'] for e in history), history
 
     # a step that fails while running puts the node in maintenance: recovered out of it
     broken = dict(BIOS_STEP, args={'settings': 'not a list'})

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import time
+import urllib.request
 
 import pytest
 from conftest import ROOT, recap, run_playbook, write_inventory
@@ -113,3 +117,83 @@ def test_provision_with_inspection(engine, enrolled, tmp_path):
                                                              'rackops_report_dir': str(reports)},
                           '-i', str(inventory), env=engine.env)[1]
     assert recap(output)['changed'] == 0
+
+
+def agent_inventory(macs, memory_mb):
+    """What ironic-python-agent posts at the end of an in-band inspection."""
+    return {'inventory': {
+        'interfaces': [{'name': 'eth%d' % i, 'mac_address': mac, 'ipv4_address': '192.0.2.%d' % (10 + i),
+                        'has_carrier': True, 'lldp': [[1, '04' + mac.replace(':', '')], [2, '0565746831']]}
+                       for i, mac in enumerate(macs)],
+        'cpu': {'count': 4, 'architecture': 'x86_64', 'model_name': 'QEMU Virtual CPU'},
+        'memory': {'physical_mb': memory_mb, 'total': memory_mb << 20},
+        'disks': [{'name': '/dev/vda', 'size': 20 << 30, 'model': 'QEMU HARDDISK', 'serial': 'vd0',
+                   'rotational': True}],
+        'bmc_address': '127.0.0.1',
+        'system_vendor': {'manufacturer': 'QEMU', 'product_name': 'Standard PC', 'serial_number': 'S0'},
+        'boot': {'current_boot_mode': 'bios', 'pxe_interface': macs[0]}}}
+
+
+def test_agent_inspection_returns_and_checks_the_hardware(engine, enrolled, tmp_path):
+    """In-band (agent) inspection: Ironic boots nothing here (fake boot), the test posts what the agent would."""
+    servers = {}
+    for i in range(2):
+        desc = describe(20 + i)
+        desc['interfaces'] = {'inspect': 'agent', 'boot': 'fake', 'deploy': 'fake'}
+        desc['properties'] = {'cpus': 4, 'memory_mb': 4096, 'cpu_arch': 'x86_64'}
+        desc['nics'].append({'mac': '52:54:00:e1:00:%02x' % i})
+        servers[desc.pop('name')] = desc
+    inventory = write_inventory(tmp_path / 'inventory.yml', servers)
+    run_playbook(ROOT / 'playbooks/enroll.yml', None, '-i', str(inventory), env=engine.env)
+    good, short = [dict(servers[name], name=name) for name in servers]
+
+    out = tmp_path / 'out.json'
+    playbook = tmp_path / 'agent.yml'
+    playbook.write_text(json.dumps([{'hosts': 'localhost', 'gather_facts': False, 'tasks': [
+        {'rackops.baremetal.inspect': {'cloud': 'rackops', 'nodes': [good, short], 'timeout': 120},
+         'register': 'out', 'ignore_errors': True},
+        {'ansible.builtin.copy': {'content': '{{ out | to_json }}', 'dest': str(out), 'mode': '0600'}},
+        {'rackops.baremetal.node_info': {'cloud': 'rackops', 'name': good['name'], 'hardware': True,
+                                         'history': True}, 'register': 'info'},
+        {'ansible.builtin.copy': {'content': '{{ info | to_json }}', 'dest': str(tmp_path / 'info.json'),
+                                  'mode': '0600'}}]}]))
+    proc = subprocess.Popen(['ansible-playbook', str(playbook)], cwd=ROOT, env=dict(os.environ, **engine.env),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        baremetal = engine.sdk().baremetal
+        waiting = {good['name']: 4096, short['name']: 1024}
+        deadline = time.monotonic() + 90
+        while waiting and time.monotonic() < deadline:
+            for name, memory_mb in list(waiting.items()):
+                if baremetal.get_node(name, fields=['provision_state']).provision_state == 'inspect wait':
+                    # the short server's second NIC is not found, and it has less memory
+                    macs = [nic['mac'] for nic in servers[name]['nics']][:1 if name == short['name'] else 2]
+                    request = urllib.request.Request(
+                        engine.endpoint + '/v1/continue_inspection',
+                        data=json.dumps(agent_inventory(macs, memory_mb)).encode(),
+                        headers={'Content-Type': 'application/json', 'X-OpenStack-Ironic-API-Version': '1.84'})
+                    with urllib.request.urlopen(request, timeout=30) as response:
+                        assert response.status == 202
+                    del waiting[name]
+            time.sleep(0.5)
+        assert not waiting, 'never reached inspect wait: %s' % waiting
+        output = proc.communicate(timeout=180)[0]
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, output[-4000:]
+    result = json.loads(out.read_text())
+    first, second = result['nodes']
+    assert not first['failed'] and first['changed'] and first['mismatches'] == [], first
+    hardware = first['hardware']
+    assert (hardware['cpus'], hardware['cpu_arch'], hardware['memory_mb']) == (4, 'x86_64', 4096)
+    assert hardware['disks'] == [{'name': '/dev/vda', 'size_gb': 20, 'model': 'QEMU HARDDISK', 'serial': 'vd0',
+                                  'rotational': True}]
+    assert [i['mac'] for i in hardware['interfaces']] == [nic['mac'] for nic in good['nics']]
+    assert hardware['interfaces'][0]['lldp'][0] == [1, '04' + good['nics'][0]['mac'].replace(':', '')]
+    assert second['failed'] and first['provision_state'] == second['provision_state'] == 'manageable'
+    assert second['mismatches'] == ['memory_mb: expected at least 4096, found 1024',
+                                    'nics: %s not found (found %s)' % (short['nics'][1]['mac'], short['nics'][0]['mac'])]
+
+    info = json.loads((tmp_path / 'info.json').read_text())['nodes'][0]
+    assert info['inventory']['cpu']['count'] == 4 and info['hardware'] == hardware
+    assert isinstance(info['history'], list)

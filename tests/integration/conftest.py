@@ -126,6 +126,8 @@ def engine_vars(base: Path, port: int) -> dict:
         'ironic_venv_dir': VENV,
         'ironic_config_dir': str(base / 'etc'),
         'ironic_state_dir': str(base / 'state'),
+        'ironic_http_root': str(base / 'httpboot'),
+        'ironic_tftp_root': str(base / 'tftpboot'),
         'ironic_log_dir': str(base / 'log'),
         'ironic_api_port': port,
         'ironic_cli_link_dir': '',

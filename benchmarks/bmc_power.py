@@ -6,7 +6,7 @@
 usage:
   .venv/bin/python benchmarks/bmc_power.py [-n 200] [--runs 3]
 
-The BMCs are tools/bmc_emulator.py, N of them in one process, each on its own
+The BMCs are roles/virtual_rack/files/bmc_emulator.py, N of them in one process, each on its own
 loopback address (127.0.1.x) on one port, as a rack's BMCs all listen on 623.
 (b) runs from the `ansible` package in .build/bench-baseline-venv (see _common).
 Prints wall times of each ansible-playbook run (start-up included) and the ratio
@@ -47,7 +47,7 @@ def start_emulator(work, specs):
     config.write_text(json.dumps(specs))
     control = '127.0.0.1:%d' % free_port()
     log = (work / 'emulator.log').open('w')
-    proc = subprocess.Popen([sys.executable, str(REPO / 'tools/bmc_emulator.py'), '--config', str(config),
+    proc = subprocess.Popen([sys.executable, str(REPO / 'roles/virtual_rack/files/bmc_emulator.py'), '--config', str(config),
                              '--control', control], stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:

@@ -1,4 +1,4 @@
-"""Start the project's BMC emulator (tools/bmc_emulator.py) for a test, and talk to it."""
+"""Start the project's BMC emulator (roles/virtual_rack/files/bmc_emulator.py) for a test, and talk to it."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ class BmcEmulator(_Emulator):
         self.control = '127.0.0.1:%d' % free_port()
         self.log = (workdir / 'bmc_emulator.log').open('w')
         self.proc = subprocess.Popen(  # pylint: disable=consider-using-with
-            [sys.executable, str(ROOT / 'tools/bmc_emulator.py'), '--config', str(self.config),
+            [sys.executable, str(ROOT / 'roles/virtual_rack/files/bmc_emulator.py'), '--config', str(self.config),
              '--control', self.control], stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:

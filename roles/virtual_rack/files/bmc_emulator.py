@@ -3,7 +3,7 @@
 Test and development tooling, not runtime code of the collection. Built on
 pyghmi's own BMC (pyghmi.ipmi.bmc.Bmc): we do not implement IPMI.
 
-    python tools/bmc_emulator.py --config bmcs.json [--control 127.0.0.1:9623]
+    python roles/virtual_rack/files/bmc_emulator.py --config bmcs.json [--control 127.0.0.1:9623]
 
 bmcs.json is a list of BMCs:
 

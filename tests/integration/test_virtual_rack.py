@@ -1,0 +1,145 @@
+"""The virtual rack and the pxe role together: QEMU machines PXE-boot to iPXE, powered on through their BMCs.
+
+Two machines (SeaBIOS and OVMF) behind emulated IPMI BMCs on a bridge in a
+namespace; dnsmasq and nginx from the pxe role on the veth into it. ipmitool
+powers them on; each firmware gets its lease, iPXE asks for Ironic's boot
+script over HTTP, and nginx's log shows the request with the machine's MAC.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import make_base, recap, run_playbook
+
+SUBNET = '10.97.0'
+MAC_PREFIX = '52:54:00:97:00'
+
+
+def qmp_status(path):
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(10)
+        sock.connect(str(path))
+        reader = sock.makefile('rb')
+        reply = json.loads(reader.readline())
+        for request in ({'execute': 'qmp_capabilities'}, {'execute': 'query-status'}):
+            sock.sendall(json.dumps(request).encode() + b'\n')
+            reply = json.loads(reader.readline())
+            while 'event' in reply:
+                reply = json.loads(reader.readline())
+    return reply['return']['status']
+
+
+def ipmitool(bmc, *args):
+    return subprocess.run(['ipmitool', '-I', 'lanplus', '-C', '3', '-H', bmc['address'], '-p', str(bmc['port']),
+                           '-U', bmc['username'], '-E', *args], env=dict(os.environ, IPMI_PASSWORD=bmc['password']),
+                          capture_output=True, text=True, check=True, timeout=60).stdout
+
+
+@pytest.fixture(scope='module')
+def rack():
+    tag = uuid.uuid4().hex[:5]
+    base = make_base('rackops-vr-')
+    port = 18500 + os.getpid() % 400
+    host_if = 'rvh' + tag
+    machines = [{'name': 'vrt-bios', 'firmware': 'bios', 'memory_mb': 256, 'disk_gb': 1},
+                {'name': 'vrt-uefi', 'firmware': 'uefi', 'memory_mb': 256, 'disk_gb': 1}]
+    role_vars = {
+        'virtual_rack_name': 'rvr-' + tag, 'virtual_rack_host_interface': host_if, 'virtual_rack_address': SUBNET + '.1',
+        'virtual_rack_ipv6_address': 'fd97::1', 'virtual_rack_mac_prefix': MAC_PREFIX, 'virtual_rack_machines': machines,
+        'virtual_rack_bmc_first_address': '127.0.97.10', 'virtual_rack_dir': str(base / 'rack'),
+        'virtual_rack_inventory_file': str(base / 'virtual-rack.yml'),
+        'pxe_interface': host_if, 'pxe_dhcp_range_start': SUBNET + '.50', 'pxe_dhcp_range_end': SUBNET + '.60',
+        'pxe_hosts': [{'name': m['name'], 'mac': '%s:%02x' % (MAC_PREFIX, i + 1), 'ip': '%s.%d' % (SUBNET, 21 + i)}
+                      for i, m in enumerate(machines)],
+        'pxe_ipv6_ra_prefix': 'fd97::', 'pxe_http_port': port, 'pxe_root_owner': 'root',
+        'pxe_tftp_root': str(base / 'tftpboot'), 'pxe_http_root': str(base / 'httpboot'),
+        'pxe_install_dir': str(base / 'pxe'), 'pxe_config_dir': str(base / 'pxe-etc'),
+        'pxe_state_dir': str(base / 'pxe-state'), 'pxe_log_dir': str(base / 'pxe-log'),
+        'pxe_service_manager': 'supervisor'}
+    playbook = base / 'rack.yml'
+    playbook.write_text(json.dumps([{'hosts': 'localhost', 'gather_facts': False, 'roles': [
+        {'role': 'rackops.baremetal.virtual_rack'}, {'role': 'rackops.baremetal.pxe'}]}]))
+    teardown = base / 'teardown.yml'
+    teardown.write_text(json.dumps([{'hosts': 'localhost', 'gather_facts': False, 'roles': [
+        {'role': 'rackops.baremetal.pxe', 'vars': {'pxe_state': 'absent'}},
+        {'role': 'rackops.baremetal.virtual_rack', 'vars': {'virtual_rack_state': 'absent'}}]}]))
+    output = run_playbook(playbook, role_vars)[1]
+    yield {'base': base, 'vars': role_vars, 'playbook': playbook, 'teardown': teardown, 'port': port,
+           'first_output': output}
+    run_playbook(teardown, role_vars, expect_ok=False)
+    subprocess.run(['rm', '-rf', str(base)], check=False)
+
+
+def test_the_rack_is_built_powered_off_with_its_inventory(rack):
+    inventory = yaml.safe_load(Path(rack['vars']['virtual_rack_inventory_file']).read_text())
+    hosts = inventory['all']['children']['baremetal']['hosts']
+    assert sorted(hosts) == ['vrt-bios', 'vrt-uefi']
+    bios = hosts['vrt-bios']
+    assert bios['baremetal']['nics'] == [{'mac': MAC_PREFIX + ':01', 'pxe': True}]
+    assert bios['baremetal']['bmc']['address'] == '127.0.97.10' and bios['baremetal']['bmc']['password']
+    assert bios['baremetal']['properties'] == {'cpus': 1, 'memory_mb': 256, 'local_gb': 1, 'cpu_arch': 'x86_64',
+                                               'boot_mode': 'bios'}
+    assert hosts['vrt-uefi']['baremetal']['properties']['boot_mode'] == 'uefi'
+    assert bios['baremetal']['bmc']['password'] not in rack['first_output']
+    for name, host in hosts.items():
+        assert qmp_status(host['virtual_rack']['qmp']) == 'prelaunch', name
+        assert 'Chassis Power is off' in ipmitool(host['baremetal']['bmc'], 'chassis', 'power', 'status')
+
+
+def test_both_machines_pxe_boot_to_ipxe_when_powered_on(rack):
+    http_root = Path(rack['vars']['pxe_http_root'])
+    # Ironic's boot.ipxe chains to a file per MAC; this one names the machine in nginx's log
+    (http_root / 'boot.ipxe').write_text('#!ipxe\nchain http://%s.1:%d/booted/${mac:hexhyp} || poweroff\n'
+                                         % (SUBNET, rack['port']))
+    hosts = yaml.safe_load(Path(rack['vars']['virtual_rack_inventory_file']).read_text())['all']['children']['baremetal']['hosts']
+    for host in hosts.values():
+        ipmitool(host['baremetal']['bmc'], 'chassis', 'power', 'on')
+        assert qmp_status(host['virtual_rack']['qmp']) == 'running'
+    access_log = Path(rack['vars']['pxe_log_dir']) / 'nginx-access.log'
+    wanted = {'/booted/52-54-00-97-00-01', '/booted/52-54-00-97-00-02'}
+    seen = set()
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and not wanted <= seen:
+        if access_log.exists():
+            seen = set(re.findall(r'GET (/booted/[0-9a-f-]+)', access_log.read_text()))
+        time.sleep(2)
+    dnsmasq_log = (Path(rack['vars']['pxe_log_dir']) / 'dnsmasq.log')
+    assert wanted <= seen, 'not booted: %s\n%s' % (wanted - seen, dnsmasq_log.read_text()[-3000:])
+    leases = (Path(rack['vars']['pxe_state_dir']) / 'dnsmasq.leases').read_text()
+    assert '%s.21' % SUBNET in leases and '%s.22' % SUBNET in leases
+    # the UEFI firmware fetched iPXE over TFTP first
+    assert 'snponly.efi' in dnsmasq_log.read_text()
+
+    for host in hosts.values():
+        ipmitool(host['baremetal']['bmc'], 'chassis', 'power', 'off')
+        # vCPUs stopped and the machine reset: QEMU says "prelaunch" (or "paused")
+        assert qmp_status(host['virtual_rack']['qmp']) in ('prelaunch', 'paused')
+        assert 'Chassis Power is off' in ipmitool(host['baremetal']['bmc'], 'chassis', 'power', 'status')
+
+
+def test_a_second_run_changes_nothing(rack):
+    assert recap(run_playbook(rack['playbook'], rack['vars'])[1])['changed'] == 0
+
+
+def test_absent_removes_everything(rack):
+    rack_dir = Path(rack['vars']['virtual_rack_dir'])
+    pids = [int(p.read_text()) for p in rack_dir.glob('**/*.pid')]
+    assert len(pids) == 3  # two machines, one emulator
+    run_playbook(rack['teardown'], rack['vars'])
+    for pid in pids:
+        assert not Path('/proc/%d' % pid).exists()
+    namespaces = subprocess.run(['ip', 'netns', 'list'], capture_output=True, text=True, check=True).stdout
+    assert rack['vars']['virtual_rack_name'] not in namespaces
+    assert subprocess.run(['ip', 'link', 'show', rack['vars']['virtual_rack_host_interface']], capture_output=True,
+                          check=False).returncode != 0
+    assert not rack_dir.exists() and not Path(rack['vars']['virtual_rack_inventory_file']).exists()

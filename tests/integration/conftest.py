@@ -120,6 +120,12 @@ class Engine:
         return openstack.connect(cloud=self.vars['ironic_cloud_name'])
 
 
+# The engine's HTTP boot server as the virtual rack's machines reach it
+# (test_rack_ironic.py serves it there with the pxe role; other tests never boot).
+RACK_ADDRESS = '10.96.0.1'
+BOOT_HTTP_PORT = 18950 + os.getpid() % 40
+
+
 def engine_vars(base: Path, port: int) -> dict:
     return {
         'ironic_install_dir': str(base / 'opt'),
@@ -129,6 +135,7 @@ def engine_vars(base: Path, port: int) -> dict:
         'ironic_http_root': str(base / 'httpboot'),
         'ironic_tftp_root': str(base / 'tftpboot'),
         'ironic_log_dir': str(base / 'log'),
+        'ironic_http_url': 'http://%s:%d' % (RACK_ADDRESS, BOOT_HTTP_PORT),
         'ironic_api_port': port,
         'ironic_cli_link_dir': '',
         'ironic_clouds_yaml_path': str(base / 'clouds.yaml'),

@@ -1,7 +1,8 @@
 """The virtual rack and the pxe role together: QEMU machines PXE-boot to iPXE, powered on through their BMCs.
 
 Two machines (SeaBIOS and OVMF) behind emulated IPMI BMCs on a bridge in a
-namespace; dnsmasq and nginx from the pxe role on the veth into it. ipmitool
+namespace; dnsmasq and nginx from the pxe role on the veth into it; all of it
+from playbooks/virtual_rack.yml, as an operator runs it. ipmitool
 powers them on; each firmware gets its lease, iPXE asks for Ironic's boot
 script over HTTP, and nginx's log shows the request with the machine's MAC.
 """
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import make_base, recap, run_playbook
+from conftest import ROOT, make_base, recap, run_playbook
 
 SUBNET = '10.97.0'
 MAC_PREFIX = '52:54:00:97:00'
@@ -58,25 +59,16 @@ def rack():
         'virtual_rack_ipv6_address': 'fd97::1', 'virtual_rack_mac_prefix': MAC_PREFIX, 'virtual_rack_machines': machines,
         'virtual_rack_bmc_first_address': '127.0.97.10', 'virtual_rack_dir': str(base / 'rack'),
         'virtual_rack_inventory_file': str(base / 'virtual-rack.yml'),
-        'pxe_interface': host_if, 'pxe_dhcp_range_start': SUBNET + '.50', 'pxe_dhcp_range_end': SUBNET + '.60',
-        'pxe_hosts': [{'name': m['name'], 'mac': '%s:%02x' % (MAC_PREFIX, i + 1), 'ip': '%s.%d' % (SUBNET, 21 + i)}
-                      for i, m in enumerate(machines)],
-        'pxe_ipv6_ra_prefix': 'fd97::', 'pxe_http_port': port, 'pxe_root_owner': 'root',
+        'pxe_http_port': port, 'pxe_root_owner': 'root',
         'pxe_tftp_root': str(base / 'tftpboot'), 'pxe_http_root': str(base / 'httpboot'),
         'pxe_install_dir': str(base / 'pxe'), 'pxe_config_dir': str(base / 'pxe-etc'),
         'pxe_state_dir': str(base / 'pxe-state'), 'pxe_log_dir': str(base / 'pxe-log'),
         'pxe_service_manager': 'supervisor'}
-    playbook = base / 'rack.yml'
-    playbook.write_text(json.dumps([{'hosts': 'localhost', 'gather_facts': False, 'roles': [
-        {'role': 'rackops.baremetal.virtual_rack'}, {'role': 'rackops.baremetal.pxe'}]}]))
-    teardown = base / 'teardown.yml'
-    teardown.write_text(json.dumps([{'hosts': 'localhost', 'gather_facts': False, 'roles': [
-        {'role': 'rackops.baremetal.pxe', 'vars': {'pxe_state': 'absent'}},
-        {'role': 'rackops.baremetal.virtual_rack', 'vars': {'virtual_rack_state': 'absent'}}]}]))
+    # the operator's playbook: the rack, then the pxe role serving it
+    playbook = ROOT / 'playbooks/virtual_rack.yml'
     output = run_playbook(playbook, role_vars)[1]
-    yield {'base': base, 'vars': role_vars, 'playbook': playbook, 'teardown': teardown, 'port': port,
-           'first_output': output}
-    run_playbook(teardown, role_vars, expect_ok=False)
+    yield {'base': base, 'vars': role_vars, 'playbook': playbook, 'port': port, 'first_output': output}
+    run_playbook(playbook, dict(role_vars, rackops_rack_state='absent'), expect_ok=False)
     subprocess.run(['rm', '-rf', str(base)], check=False)
 
 
@@ -116,7 +108,7 @@ def test_both_machines_pxe_boot_to_ipxe_when_powered_on(rack):
     dnsmasq_log = (Path(rack['vars']['pxe_log_dir']) / 'dnsmasq.log')
     assert wanted <= seen, 'not booted: %s\n%s' % (wanted - seen, dnsmasq_log.read_text()[-3000:])
     leases = (Path(rack['vars']['pxe_state_dir']) / 'dnsmasq.leases').read_text()
-    assert '%s.21' % SUBNET in leases and '%s.22' % SUBNET in leases
+    assert MAC_PREFIX + ':01' in leases and MAC_PREFIX + ':02' in leases
     # the UEFI firmware fetched iPXE over TFTP first
     assert 'snponly.efi' in dnsmasq_log.read_text()
 
@@ -135,7 +127,7 @@ def test_absent_removes_everything(rack):
     rack_dir = Path(rack['vars']['virtual_rack_dir'])
     pids = [int(p.read_text()) for p in rack_dir.glob('**/*.pid')]
     assert len(pids) == 3  # two machines, one emulator
-    run_playbook(rack['teardown'], rack['vars'])
+    run_playbook(rack['playbook'], dict(rack['vars'], rackops_rack_state='absent'))
     for pid in pids:
         assert not Path('/proc/%d' % pid).exists()
     namespaces = subprocess.run(['ip', 'netns', 'list'], capture_output=True, text=True, check=True).stdout

@@ -39,6 +39,23 @@ def fleet_concurrency(module):
         return FALLBACK_CONCURRENCY
 
 
+def unnamed_problems(servers):
+    """The problem with server descriptions that have no name (a list of at most one message)."""
+    unnamed = [str(i) for i, s in enumerate(servers) if not isinstance(s, dict) or not s.get('name')]
+    return ['every node needs a name; entries without one: %s' % ', '.join(unnamed)] if unnamed else []
+
+
+def index_records(records):
+    """{UUID: record, name: record} for node records (dicts or SDK nodes)."""
+    by_key = {}
+    for record in records:
+        get = field_getter(record)
+        by_key[get('id') or get('uuid')] = record
+        if get('name'):
+            by_key[get('name')] = record
+    return by_key
+
+
 def fleet_servers(module):
     """The server descriptions of a task (``node`` or ``nodes``), their BMC passwords masked in its result."""
     servers = module.params['nodes'] if module.params['nodes'] is not None else [module.params['node']]
@@ -56,6 +73,7 @@ class FleetTask:
         self.check = module.check_mode
         self.baremetal = module.baremetal
         self.results = [NodeResult(name) for name in names]
+        self.records = {}  # result name -> the node's record, as the task last read it
         self.diffs = []
         self.timings = {}
         self.concurrency = fleet_concurrency(module)
@@ -70,12 +88,7 @@ class FleetTask:
         """{result name: record} for the results whose node (by name or UUID) is among
         ``records``; the others fail with ``missing`` (or ``if_missing(result)``
         decides for them). Matched results observe their record."""
-        by_key = {}
-        for record in records:
-            get = field_getter(record)
-            by_key[get('id') or get('uuid')] = record
-            if get('name'):
-                by_key[get('name')] = record
+        by_key = index_records(records)
         matched = {}
         for result in self.results:
             record = by_key.get(result.name)
@@ -88,6 +101,12 @@ class FleetTask:
             result.observe(record)
             matched[result.name] = record
         return matched
+
+    def refresh(self, records, results=None):
+        """Take fresh ``records`` for these results (all by default) into ``self.records``."""
+        by_key = index_records(records)
+        for result in self.results if results is None else results:
+            self.records[result.name] = by_key.get(result.name, self.records.get(result.name))
 
     def call(self, result, operation, fn, *args, **kwargs):
         """One Ironic call for this node; a failure is raised for run_phase to record."""

@@ -155,7 +155,7 @@ from ansible_collections.rackops.baremetal.plugins.module_utils._cleaning import
     MARKER_KEY, failed_step, marker, ran_before, step_names, step_problems)
 from ansible_collections.rackops.baremetal.plugins.module_utils._fleet import WAIT_FIELDS, NodeResult, run_phase
 from ansible_collections.rackops.baremetal.plugins.module_utils._fleet_options import (
-    FLEET_ARGUMENT_SPEC, FleetTask, fleet_servers)
+    FLEET_ARGUMENT_SPEC, FleetTask, fleet_servers, unnamed_problems)
 from ansible_collections.rackops.baremetal.plugins.module_utils._module import IronicModule
 from ansible_collections.rackops.baremetal.plugins.module_utils._waiting import wait_provision
 
@@ -182,19 +182,11 @@ class CleanManager(FleetTask):
         self.steps = [dict(s, args=s.get('args') or {}) for s in module.params['steps'] or []]
         self.manual = bool(self.steps)
         self.provide = module.params['provide'] or not self.manual
-        self.records = {}
         self.todo = {}  # name -> the actions still to ask for, in order
 
     # -- reading ---------------------------------------------------------------
     def list_records(self):
         return self.module.call('list nodes', lambda: list(self.baremetal.nodes(fields=READ_FIELDS)))
-
-    def refresh(self, results):
-        """The states of these nodes now (one list call)."""
-        by_name = {r.name: r for r in self.list_records()}
-        by_name.update({r.id: r for r in by_name.values()})
-        for result in results:
-            self.records[result.name] = by_name.get(result.name, self.records[result.name])
 
     # -- planning --------------------------------------------------------------
     def plan(self, result):
@@ -321,7 +313,7 @@ class CleanManager(FleetTask):
         stuck = [r for r in self.results if r.failed and r.provision_state == 'clean failed' and r.uuid]
         if not stuck:
             return
-        self.refresh(stuck)
+        self.refresh(self.list_records(), stuck)
         shadows = {}
         for result in stuck:
             shadows[result.name] = NodeResult(result.name)
@@ -383,10 +375,7 @@ def main():
     module = IronicModule(argument_spec, supports_check_mode=True, carries_secrets=True,
                           mutually_exclusive=[('node', 'nodes')], required_one_of=[('node', 'nodes')])
     servers = fleet_servers(module)
-    problems = []
-    nameless = [str(i) for i, s in enumerate(servers) if not isinstance(s, dict) or not s.get('name')]
-    if nameless:
-        problems.append('every node needs a name; entries without one: %s' % ', '.join(nameless))
+    problems = unnamed_problems(servers)
     if module.params['steps']:  # an empty list is no steps: provide
         problems += step_problems(module.params['steps'])
     if problems:

@@ -90,7 +90,7 @@ retries:
 
 from ansible_collections.rackops.baremetal.plugins.module_utils._fleet import WAIT_FIELDS, run_phase
 from ansible_collections.rackops.baremetal.plugins.module_utils._fleet_options import (
-    FLEET_ARGUMENT_SPEC, FleetTask, fleet_servers)
+    FLEET_ARGUMENT_SPEC, FleetTask, fleet_servers, unnamed_problems)
 from ansible_collections.rackops.baremetal.plugins.module_utils._hardware import hardware_mismatches, summarize_inventory
 from ansible_collections.rackops.baremetal.plugins.module_utils._module import IronicModule
 from ansible_collections.rackops.baremetal.plugins.module_utils._waiting import wait_provision
@@ -107,7 +107,6 @@ class InspectManager(FleetTask):
     def __init__(self, module, servers):
         super().__init__(module, [s['name'] for s in servers])
         self.servers = {s['name']: s for s in servers}
-        self.records = {}
         self.started = []
 
     def list_records(self):
@@ -172,11 +171,8 @@ class InspectManager(FleetTask):
         if self.started:
             wait_provision(self.module, self.started, 'manageable', ('inspect failed',),
                            self.params['timeout'], self.params['wait_interval'])
-        # what inspection found: the records again, for the nodes still in the running
-        fresh = {r.get('name'): r for r in self.list_records()}
-        fresh.update({r['uuid']: r for r in fresh.values()})
-        for name in self.records:
-            self.records[name] = fresh.get(name, self.records[name])
+        # what inspection found: the records again
+        self.refresh(self.list_records(), [r for r in self.results if r.name in self.records])
         run_phase(self.results, self.report, self.concurrency)
 
 
@@ -191,9 +187,8 @@ def main():
     module = IronicModule(argument_spec, supports_check_mode=True, carries_secrets=True,
                           mutually_exclusive=[('node', 'nodes')], required_one_of=[('node', 'nodes')])
     servers = fleet_servers(module)
-    bad = [i for i, s in enumerate(servers) if not isinstance(s, dict) or not s.get('name')]
-    if bad:
-        module.fail('every node needs a name; entries without one: %s' % ', '.join(map(str, bad)))
+    for problem in unnamed_problems(servers):
+        module.fail(problem)
     manager = InspectManager(module, servers)
     manager.run()
     module.exit_fleet(manager.results, manager.diffs)

@@ -190,6 +190,21 @@ def load_yaml(path: Path):
     return yaml.safe_load(path.read_text())
 
 
+def run_task(env, workdir: Path, module: str, params: dict, *args):
+    """Run one module task on localhost; (its registered result, the run's output).
+
+    The task may fail (its result says how); check mode never skips saving it.
+    """
+    out = workdir / 'task-result.json'
+    playbook = workdir / 'task.yml'
+    playbook.write_text(json.dumps([{'hosts': 'localhost', 'gather_facts': False, 'tasks': [
+        {module: params, 'register': 'out', 'ignore_errors': True},
+        {'ansible.builtin.copy': {'content': '{{ out | to_json }}', 'dest': str(out), 'mode': '0600'},
+         'changed_when': False, 'check_mode': False}]}]))
+    output = run_playbook(playbook, None, *args, env=env)[1]
+    return json.loads(out.read_text()), output
+
+
 def write_inventory(path: Path, servers: dict, defaults: dict | None = None) -> Path:
     """An inventory with group `baremetal`: {host: its `baremetal` variable}."""
     group = {'hosts': {host: ({'baremetal': desc} if desc is not None else {}) for host, desc in servers.items()}}

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import ROOT, recap, run_playbook, write_inventory
+from conftest import ROOT, recap, run_playbook, run_task, write_inventory
 
 PREFIX = 'cln-'
 COUNT = 6
@@ -52,26 +52,15 @@ def snapshot(engine, names):
 
 
 def run_clean(engine, tmp_path, nodes, *args, **params):
-    out = tmp_path / 'out.json'
-    task = {'rackops.baremetal.clean': dict({'cloud': 'rackops', 'nodes': nodes}, **params), 'register': 'out',
-            'ignore_errors': True}
-    save = {'ansible.builtin.copy': {'content': '{{ out | to_json }}', 'dest': str(out), 'mode': '0600'},
-            'changed_when': False, 'check_mode': False}
-    playbook = tmp_path / 'clean.yml'
-    playbook.write_text(json.dumps([{'hosts': 'localhost', 'gather_facts': False, 'tasks': [task, save]}]))
-    output = run_playbook(playbook, None, *args, env=engine.env)[1]
-    return json.loads(out.read_text()), output
+    return run_task(engine.env, tmp_path, 'rackops.baremetal.clean',
+                    dict({'cloud': 'rackops', 'nodes': nodes}, **params), *args)
 
 
 def node_history(engine, tmp_path, name):
     """The node's history as node_info returns it."""
-    out = tmp_path / 'info.json'
-    playbook = tmp_path / 'info.yml'
-    playbook.write_text(json.dumps([{'hosts': 'localhost', 'gather_facts': False, 'tasks': [
-        {'rackops.baremetal.node_info': {'cloud': 'rackops', 'name': name, 'history': True}, 'register': 'info'},
-        {'ansible.builtin.copy': {'content': '{{ info | to_json }}', 'dest': str(out), 'mode': '0600'}}]}]))
-    run_playbook(playbook, None, env=engine.env)
-    return json.loads(out.read_text())['nodes'][0]['history']
+    info = run_task(engine.env, tmp_path, 'rackops.baremetal.node_info',
+                    {'cloud': 'rackops', 'name': name, 'history': True})[0]
+    return info['nodes'][0]['history']
 
 
 def test_manual_steps_check_diff_apply_idempotent(engine, fleet, tmp_path):

@@ -9,7 +9,7 @@ import time
 import urllib.request
 
 import pytest
-from conftest import ROOT, recap, run_playbook, write_inventory
+from conftest import ROOT, recap, run_playbook, run_task, write_inventory
 
 PREFIX = 'insp-'
 COUNT = 4
@@ -44,15 +44,8 @@ def inspected_at(engine):
 
 
 def run_inspect(engine, tmp_path, nodes, *args, **params):
-    out = tmp_path / 'out.json'
-    task = {'rackops.baremetal.inspect': dict({'cloud': 'rackops', 'nodes': nodes}, **params), 'register': 'out',
-            'ignore_errors': True}
-    save = {'ansible.builtin.copy': {'content': '{{ out | to_json }}', 'dest': str(out), 'mode': '0600'},
-            'changed_when': False, 'check_mode': False}
-    playbook = tmp_path / 'inspect.yml'
-    playbook.write_text(json.dumps([{'hosts': 'localhost', 'gather_facts': False, 'tasks': [task, save]}]))
-    output = run_playbook(playbook, None, *args, env=engine.env)[1]
-    return json.loads(out.read_text()), output
+    return run_task(engine.env, tmp_path, 'rackops.baremetal.inspect',
+                    dict({'cloud': 'rackops', 'nodes': nodes}, **params), *args)
 
 
 def test_check_diff_apply_idempotent_force(engine, enrolled, tmp_path):

@@ -79,7 +79,7 @@ def test_the_rack_is_built_powered_off_with_its_inventory(rack):
     bios = hosts['vrt-bios']
     assert bios['baremetal']['nics'] == [{'mac': MAC_PREFIX + ':01', 'pxe': True}]
     assert bios['baremetal']['bmc']['address'] == '127.0.97.10' and bios['baremetal']['bmc']['password']
-    assert bios['baremetal']['properties'] == {'cpus': 1, 'memory_mb': 256, 'local_gb': 1, 'cpu_arch': 'x86_64',
+    assert bios['baremetal']['properties'] == {'cpus': 1, 'memory_mb': 256, 'local_gb': 0, 'cpu_arch': 'x86_64',
                                                'boot_mode': 'bios'}
     assert hosts['vrt-uefi']['baremetal']['properties']['boot_mode'] == 'uefi'
     assert bios['baremetal']['bmc']['password'] not in rack['first_output']

@@ -1,0 +1,150 @@
+"""End to end on the virtual rack: PXE -> agent -> image on disk -> boot -> SSH, and back.
+
+A QEMU machine (TCG here) behind its emulated IPMI BMC goes through the same
+playbooks an operator runs: `lab.yml` builds the rack, installs the engine on
+the rack's network, builds the images (diskimage-builder; cached between runs
+in /var/tmp/rackops-test/images) and starts the boot services; then
+`provision.yml` enrolls, inspects (in-band, the real agent), cleans, deploys
+the Debian image with a config drive, and `undeploy.yml` takes it back.
+Each check reads the machine itself: its serial console, its disk, SSH.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import VENV, free_port, make_base, recap, run_playbook
+
+ROOT = Path(__file__).resolve().parents[2]
+LAB_ADDRESS = '10.95.0.1'
+SUBNET = LAB_ADDRESS.rsplit('.', 1)[0]
+NAME = 'e2e-bios'
+MAC = '52:54:00:95:00:01'
+MEMORY_MB, DISK_GB = 2048, 4
+# Built images survive the test run: an unchanged rebuild is skipped (the role's cache).
+IMAGES = Path(os.environ.get('RACKOPS_TEST_IMAGES', '/var/tmp/rackops-test/images'))
+
+
+@pytest.fixture(scope='module')
+def lab():
+    base = make_base('rackops-e2e-')
+    port = free_port()
+    lab_vars = {
+        'virtual_rack_name': 'rvr-e2e', 'virtual_rack_host_interface': 'rvhe2e',
+        'virtual_rack_address': LAB_ADDRESS, 'virtual_rack_ipv6_address': 'fd95::1',
+        'virtual_rack_mac_prefix': MAC.rsplit(':', 1)[0],
+        'virtual_rack_machines': [{'name': NAME, 'firmware': 'bios', 'memory_mb': MEMORY_MB, 'disk_gb': DISK_GB}],
+        'virtual_rack_bmc_first_address': '127.0.95.10', 'virtual_rack_dir': str(base / 'rack'),
+        'virtual_rack_inventory_file': str(base / 'virtual-rack.yml'),
+        'ironic_install_dir': str(base / 'opt'), 'ironic_venv_dir': VENV,
+        'ironic_config_dir': str(base / 'etc'), 'ironic_state_dir': str(base / 'state'),
+        'ironic_http_root': str(base / 'httpboot'), 'ironic_tftp_root': str(base / 'tftpboot'),
+        'ironic_log_dir': str(base / 'log'), 'ironic_api_port': port, 'ironic_cli_link_dir': '',
+        'ironic_clouds_yaml_path': str(base / 'clouds.yaml'), 'ironic_cloud_name': 'rackops',
+        'ironic_htpasswd_bcrypt_rounds': 4,
+        'images_install_dir': str(IMAGES / 'builder'), 'images_work_dir': str(IMAGES / 'work'),
+        # this network intercepts TLS: pip inside the build chroot must trust the host's CA
+        'images_build_trust_host_ca': True,
+        'pxe_http_port': free_port(), 'pxe_install_dir': str(base / 'pxe'),
+        'pxe_config_dir': str(base / 'pxe-etc'), 'pxe_state_dir': str(base / 'pxe-state'),
+        'pxe_log_dir': str(base / 'pxe-log'), 'pxe_service_manager': 'supervisor',
+        'rackops_report_dir': str(base / 'reports'), 'rackops_cloud': 'rackops',
+    }
+    env = {'OS_CLIENT_CONFIG_FILE': str(base / 'clouds.yaml')}
+    try:
+        started = time.monotonic()
+        output = run_playbook(ROOT / 'playbooks/lab.yml', lab_vars)[1]
+        inventory = Path(lab_vars['virtual_rack_inventory_file'])
+        host = yaml.safe_load(inventory.read_text())['all']['children']['baremetal']['hosts'][NAME]
+        yield {'base': base, 'vars': lab_vars, 'env': env, 'inventory': inventory, 'host': host,
+               'lab_output': output, 'lab_seconds': time.monotonic() - started}
+    finally:
+        run_playbook(ROOT / 'playbooks/lab.yml', dict(lab_vars, rackops_lab_state='absent'), expect_ok=False)
+        subprocess.run(['rm', '-rf', str(base)], check=False)
+
+
+def provision(lab, playbook, *args, expect_ok=True):
+    return run_playbook(ROOT / 'playbooks' / playbook, dict(lab['vars'], rackops_inspect=True),
+                        '-i', str(lab['inventory']), *args, env=lab['env'], expect_ok=expect_ok)
+
+
+def sdk_node(lab):
+    import openstack
+    os.environ['OS_CLIENT_CONFIG_FILE'] = lab['env']['OS_CLIENT_CONFIG_FILE']
+    return openstack.connect(cloud='rackops').baremetal.get_node(NAME)
+
+
+def disk_head(lab) -> bytes:
+    """The first sector of the machine's disk, read while QEMU runs (shared, read-only)."""
+    disk = Path(lab['host']['virtual_rack']['serial_log']).parent / 'disk.qcow2'
+    out = subprocess.run(['qemu-io', '-U', '-r', '-f', 'qcow2', '-c', 'read -v 0 512', str(disk)],
+                         capture_output=True, text=True, check=True).stdout
+    return bytes.fromhex(''.join(line.split(':', 1)[1][:48].replace(' ', '')
+                                 for line in out.splitlines() if line[:8].isalnum() and ':' in line))
+
+
+def ssh(lab, *command):
+    key = Path(lab['vars']['virtual_rack_dir']) / 'ssh/id_ed25519'
+    address = lab['host']['baremetal']['network']['ipv4']['address'].split('/')[0]
+    return subprocess.run(['ssh', '-i', str(key), '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null',
+                           '-o', 'ConnectTimeout=5', '-o', 'BatchMode=yes', 'root@' + address, *command],
+                          capture_output=True, text=True, timeout=60, check=False)
+
+
+def test_the_lab_is_built(lab):
+    bmc = lab['host']['baremetal']['bmc']
+    assert bmc['password'] not in lab['lab_output']
+    for name in ('ipa.kernel', 'ipa.initramfs', 'debian-bookworm.qcow2'):
+        published = Path(lab['vars']['ironic_http_root']) / 'images' / name
+        digest = (published.parent / (name + '.sha256')).read_text().split()[0]
+        assert len(digest) == 64 and published.stat().st_size > 1_000_000, name
+    print('lab built in %.0f s' % lab['lab_seconds'])
+
+
+def test_provision_takes_the_machine_to_its_os(lab):
+    rc, output = provision(lab, 'provision.yml', expect_ok=False)
+    serial = Path(lab['host']['virtual_rack']['serial_log'])
+    assert rc == 0, output[-5000:] + '\n--- serial ---\n' + serial.read_text(errors='replace')[-3000:]
+    report = json.loads((Path(lab['vars']['rackops_report_dir']) / 'provision.json').read_text())
+    assert [(n['name'], n['provision_state'], n['failed']) for n in report['nodes']] == [(NAME, 'active', False)], report
+
+    # inspection (the agent on the machine) found the machine's real configuration
+    node = sdk_node(lab)
+    props = node.properties
+    assert (props['cpus'], props['memory_mb'], props['local_gb'], props['cpu_arch']) == (
+        1, MEMORY_MB, DISK_GB - 1, 'x86_64'), props
+
+    # the image is on the disk and the machine booted it: its console shows Debian's login
+    assert disk_head(lab)[510:512] == b'\x55\xaa'
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and 'login:' not in serial.read_text(errors='replace'):
+        time.sleep(5)
+    console = serial.read_text(errors='replace')
+    assert '%s login:' % NAME in console, console[-3000:]
+
+    # the config drive gave it its address, host name and the lab's key
+    deadline = time.monotonic() + 180
+    while True:
+        result = ssh(lab, 'hostname')
+        if result.returncode == 0 or time.monotonic() > deadline:
+            break
+        time.sleep(5)
+    assert result.returncode == 0 and result.stdout.strip() == NAME, result.stderr
+
+
+def test_a_second_provision_changes_nothing(lab):
+    output = provision(lab, 'provision.yml')[1]
+    assert recap(output)['changed'] == 0, output[-3000:]
+
+
+def test_undeploy_cleans_the_disk_and_makes_it_available(lab):
+    output = provision(lab, 'undeploy.yml')[1]
+    assert sdk_node(lab).provision_state == 'available', output[-3000:]
+    # automated cleaning erased the disk's metadata: no partition table any more
+    assert disk_head(lab)[510:512] != b'\x55\xaa'

@@ -31,6 +31,10 @@ def field_getter(node):
     return lambda key: getattr(node, key, None)
 
 
+# Where Ironic waits for the deploy ramdisk to call back.
+AGENT_WAIT_STATES = ('inspect wait', 'clean wait', 'wait call-back', 'rescue wait')
+
+
 class NodeResult:
     """What happened to one node; becomes one entry of the module's ``nodes``."""
 
@@ -147,8 +151,12 @@ def wait_for(list_nodes, results, check, timeout, interval=1.0, progress=None,
             break
         if clock() >= deadline:
             for result in waiting.values():
-                result.fail('timed out after %d s waiting (provision state %s, power %s)'
-                            % (timeout, result.provision_state, result.power_state))
+                hint = ''
+                if result.provision_state in AGENT_WAIT_STATES:
+                    hint = ('; its deploy ramdisk never reported back: check that the machine network-booted'
+                            ' (its console, the DHCP/TFTP log) and reaches the Ironic API')
+                result.fail('timed out after %d s waiting (provision state %s, power %s)%s'
+                            % (timeout, result.provision_state, result.power_state, hint))
             break
         sleep(interval)
 

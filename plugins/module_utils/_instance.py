@@ -40,6 +40,21 @@ def instance_info(server):
     return info
 
 
+# Every instance_info key instance_info() may write: a deploy replaces all of them,
+# so nothing of an earlier image (an old checksum form) outlives it.
+IMAGE_KEYS = ('image_source', 'image_checksum', 'image_os_hash_algo', 'image_os_hash_value', 'image_type',
+              'kernel', 'ramdisk', 'root_gb')
+
+
+def image_patch(current_info, wanted_info):
+    """JSON patch writing the wanted image keys and removing the image keys it does not give."""
+    current_info = current_info or {}
+    patch = [{'op': 'remove', 'path': '/instance_info/%s' % key}
+             for key in IMAGE_KEYS if key in current_info and key not in wanted_info]
+    return patch + [{'op': 'add', 'path': '/instance_info/%s' % key, 'value': value}
+                    for key, value in wanted_info.items()]
+
+
 def runs_image(current_info, wanted_info):
     """Whether a deployed node's instance_info already is the wanted image."""
     current_info = current_info or {}

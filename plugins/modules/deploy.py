@@ -121,7 +121,7 @@ from ansible_collections.rackops.baremetal.plugins.module_utils._fleet import WA
 from ansible_collections.rackops.baremetal.plugins.module_utils._fleet_options import (
     FLEET_ARGUMENT_SPEC, FleetTask, fleet_servers)
 from ansible_collections.rackops.baremetal.plugins.module_utils._instance import (
-    instance_info, meta_data, network_data, plan_deploy, pxe_mac, runs_image, wants_config_drive)
+    image_patch, instance_info, meta_data, network_data, plan_deploy, pxe_mac, runs_image, wants_config_drive)
 from ansible_collections.rackops.baremetal.plugins.module_utils._inventory import (
     HAS_JSONSCHEMA, JSONSCHEMA_IMPORT_ERROR, validate_fleet)
 from ansible_collections.rackops.baremetal.plugins.module_utils._module import IronicModule
@@ -204,8 +204,8 @@ class DeployManager(FleetTask):
         result.extra['image'] = after_image
 
     def submit_deploy(self, result, server, node, info, action):
-        patch = [{'op': 'add', 'path': '/instance_info/%s' % key, 'value': value} for key, value in info.items()]
-        self.call(result, 'write the image of', self.baremetal.patch_node, node.id, patch)
+        self.call(result, 'write the image of', self.baremetal.patch_node, node.id,
+                  image_patch(node.instance_info, info))
         drive = self.config_drive(result, server, node)
         kwargs = {}
         if drive is not None:

@@ -133,6 +133,7 @@ def engine_vars(base: Path, port: int) -> dict:
         'ironic_config_dir': str(base / 'etc'),
         'ironic_state_dir': str(base / 'state'),
         'ironic_http_root': str(base / 'httpboot'),
+        'ironic_image_cache_dir': str(base / 'image-cache'),
         'ironic_tftp_root': str(base / 'tftpboot'),
         'ironic_log_dir': str(base / 'log'),
         'ironic_http_url': 'http://%s:%d' % (RACK_ADDRESS, BOOT_HTTP_PORT),

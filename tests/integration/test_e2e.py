@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import time
 from pathlib import Path
@@ -26,6 +27,8 @@ LAB_ADDRESS = '10.95.0.1'
 SUBNET = LAB_ADDRESS.rsplit('.', 1)[0]
 NAME = 'e2e-bios'
 MAC = '52:54:00:95:00:01'
+# a second machine the boot services do not know: it never gets a DHCP answer
+LOST, LOST_MAC = 'e2e-lost', '52:54:00:95:00:02'
 MEMORY_MB, DISK_GB = 2048, 4
 # Built images survive the test run: an unchanged rebuild is skipped (the role's cache).
 IMAGES = Path(os.environ.get('RACKOPS_TEST_IMAGES', '/var/tmp/rackops-test/images'))
@@ -39,12 +42,15 @@ def lab():
         'virtual_rack_name': 'rvr-e2e', 'virtual_rack_host_interface': 'rvhe2e',
         'virtual_rack_address': LAB_ADDRESS, 'virtual_rack_ipv6_address': 'fd95::1',
         'virtual_rack_mac_prefix': MAC.rsplit(':', 1)[0],
-        'virtual_rack_machines': [{'name': NAME, 'firmware': 'bios', 'memory_mb': MEMORY_MB, 'disk_gb': DISK_GB}],
+        'virtual_rack_machines': [{'name': NAME, 'firmware': 'bios', 'memory_mb': MEMORY_MB, 'disk_gb': DISK_GB},
+                                  {'name': LOST, 'firmware': 'bios', 'memory_mb': 256, 'disk_gb': 1}],
+        'pxe_hosts': [{'name': NAME, 'mac': MAC}],
         'virtual_rack_bmc_first_address': '127.0.95.10', 'virtual_rack_dir': str(base / 'rack'),
         'virtual_rack_inventory_file': str(base / 'virtual-rack.yml'),
         'ironic_install_dir': str(base / 'opt'), 'ironic_venv_dir': VENV,
         'ironic_config_dir': str(base / 'etc'), 'ironic_state_dir': str(base / 'state'),
         'ironic_http_root': str(base / 'httpboot'), 'ironic_tftp_root': str(base / 'tftpboot'),
+        'ironic_image_cache_dir': str(base / 'image-cache'),
         'ironic_log_dir': str(base / 'log'), 'ironic_api_port': port, 'ironic_cli_link_dir': '',
         'ironic_clouds_yaml_path': str(base / 'clouds.yaml'), 'ironic_cloud_name': 'rackops',
         'ironic_htpasswd_bcrypt_rounds': 4,
@@ -69,9 +75,9 @@ def lab():
         subprocess.run(['rm', '-rf', str(base)], check=False)
 
 
-def provision(lab, playbook, *args, expect_ok=True):
+def provision(lab, playbook, *args, expect_ok=True, host=NAME):
     return run_playbook(ROOT / 'playbooks' / playbook, dict(lab['vars'], rackops_inspect=True),
-                        '-i', str(lab['inventory']), *args, env=lab['env'], expect_ok=expect_ok)
+                        '-i', str(lab['inventory']), '--limit', host, *args, env=lab['env'], expect_ok=expect_ok)
 
 
 def sdk_node(lab):
@@ -107,7 +113,29 @@ def test_the_lab_is_built(lab):
     print('lab built in %.0f s' % lab['lab_seconds'])
 
 
+def test_an_image_that_is_not_there_fails_the_deploy_with_ironics_error(lab):
+    # the same rack with a wrong image URL: inspection and cleaning go through, the deploy fails
+    inventory = yaml.safe_load(lab['inventory'].read_text())
+    defaults = inventory['all']['children']['baremetal']['vars']['baremetal_defaults']
+    defaults['image'] = {'source': defaults['image']['source'].replace('debian-bookworm', 'missing'),
+                         'checksum': 'sha256:' + '0' * 64}
+    broken = lab['base'] / 'broken-image.yml'
+    broken.write_text(yaml.safe_dump(inventory))
+    rc, output = run_playbook(ROOT / 'playbooks/provision.yml', dict(lab['vars'], rackops_inspect=True),
+                              '-i', str(broken), '--limit', NAME, env=lab['env'], expect_ok=False)
+    assert rc != 0, output[-3000:]
+    report = json.loads((Path(lab['vars']['rackops_report_dir']) / 'provision.json').read_text())
+    (node,) = report['nodes']
+    assert node['failed'] and node['provision_state'] == 'deploy failed', node
+    assert 'missing.qcow2' in node['last_error'] and '404' in node['last_error'], node['last_error']
+    junit = (Path(lab['vars']['rackops_report_dir']) / 'provision.xml').read_text()
+    assert '<failure' in junit and 'missing.qcow2' in junit
+    # the run says where to look next
+    assert 'fix what last_error says' in output and lab['host']['rackops_console_log'] in output
+
+
 def test_provision_takes_the_machine_to_its_os(lab):
+    # the fixed input: the same run converges
     rc, output = provision(lab, 'provision.yml', expect_ok=False)
     serial = Path(lab['host']['virtual_rack']['serial_log'])
     assert rc == 0, output[-5000:] + '\n--- serial ---\n' + serial.read_text(errors='replace')[-3000:]
@@ -122,11 +150,17 @@ def test_provision_takes_the_machine_to_its_os(lab):
 
     # the image is on the disk and the machine booted it: its console shows Debian's login
     assert disk_head(lab)[510:512] == b'\x55\xaa'
+
+    def last_boot():
+        # from the last kernel start on: the deployed OS's command line names its root by label
+        text = serial.read_text(errors='replace')
+        return text[text.rfind('Command line:'):]
+
     deadline = time.monotonic() + 300
-    while time.monotonic() < deadline and 'login:' not in serial.read_text(errors='replace'):
+    while time.monotonic() < deadline and not ('root=LABEL=root' in last_boot() and ' login:' in last_boot()):
         time.sleep(5)
-    console = serial.read_text(errors='replace')
-    assert '%s login:' % NAME in console, console[-3000:]
+    console = last_boot()
+    assert 'root=LABEL=root' in console and '%s login:' % NAME in console, console[-3000:]
 
     # the config drive gave it its address, host name and the lab's key
     deadline = time.monotonic() + 180
@@ -148,3 +182,19 @@ def test_undeploy_cleans_the_disk_and_makes_it_available(lab):
     assert sdk_node(lab).provision_state == 'available', output[-3000:]
     # automated cleaning erased the disk's metadata: no partition table any more
     assert disk_head(lab)[510:512] != b'\x55\xaa'
+
+
+def test_a_machine_that_never_network_boots_times_out_pointing_at_its_logs(lab):
+    rc, output = provision(lab, 'provision.yml', '-e', 'rackops_timeout=150', host=LOST, expect_ok=False)
+    assert rc != 0
+    report = json.loads((Path(lab['vars']['rackops_report_dir']) / 'provision.json').read_text())
+    (node,) = report['nodes']
+    assert node['name'] == LOST and node['failed'] and node['provision_state'] == 'inspect wait', node
+    assert 'never reported back' in node['msg'], node['msg']
+    # the report names the machine's console log and the DHCP server's log ...
+    console_log = str(Path(lab['vars']['virtual_rack_dir']) / 'machines' / LOST / 'serial.log')
+    dhcp_log = str(Path(lab['vars']['pxe_log_dir']) / 'dnsmasq.log')
+    assert console_log in output and dhcp_log in output, output[-3000:]
+    # ... and they tell the story: the machine asked, the server did not answer
+    assert re.search(r'DHCPDISCOVER\(\S+\) %s (ignored|no address available)' % LOST_MAC,
+                     Path(dhcp_log).read_text()), Path(dhcp_log).read_text()[-2000:]

@@ -10,6 +10,7 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.rackops.baremetal.plugins.filter.bmc_targets import bmc_targets
 from ansible_collections.rackops.baremetal.plugins.filter.fleet_report import fleet_report
 from ansible_collections.rackops.baremetal.plugins.filter.junit_xml import junit_xml
+from ansible_collections.rackops.baremetal.plugins.filter.next_steps import next_steps
 from ansible_collections.rackops.baremetal.plugins.filter.preflight_row import preflight_row
 from ansible_collections.rackops.baremetal.plugins.filter.preflight_rows import preflight_rows
 
@@ -93,3 +94,16 @@ def test_phase_rows_merge_the_phases_of_a_run():
     assert phase_rows([['enroll', enroll], ['deploy', None]])[0]['phases'] == {'enroll': 2.0}
     with pytest.raises(AnsibleFilterError):
         phase_rows([['only-a-name']])
+
+
+def test_next_steps_name_the_logs_of_failed_nodes_only():
+    nodes = [{'name': 'a', 'failed': False},
+             {'name': 'b', 'failed': True, 'msg': 'timed out after 5 s waiting (provision state wait call-back)'},
+             {'name': 'c', 'failed': True, 'msg': 'ended in deploy failed', 'last_error': 'HTTP 404'},
+             {'name': 'd', 'failed': True, 'msg': 'x'}]
+    hostvars = {'a': {'rackops_console_log': '/a.log'},
+                'b': {'rackops_console_log': '/b.log', 'rackops_boot_log': '/dnsmasq.log'},
+                'c': {}, 'd': {}}
+    assert next_steps(nodes, hostvars) == [
+        'b: its console: /b.log; the DHCP/TFTP log: /dnsmasq.log',
+        'c: fix what last_error says, then run again']

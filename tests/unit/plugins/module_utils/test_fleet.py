@@ -81,6 +81,17 @@ def test_timeout_fails_only_the_slow_nodes():
              clock=lambda: clock[0], sleep=lambda s: clock.__setitem__(0, clock[0] + s))
     assert not fleet[0].failed
     assert fleet[1].failed and fleet[1].msg.startswith('timed out after 10 s')
+    assert 'never reported back' not in fleet[1].msg
+
+
+def test_a_timeout_waiting_for_the_agent_says_where_to_look():
+    fleet = results(1)
+    clock = [0.0]
+    wait_for(lambda: [{'uuid': 'u0', 'provision_state': 'wait call-back', 'power_state': 'power on'}],
+             fleet, lambda r, n: 'wait', timeout=10, interval=4,
+             clock=lambda: clock[0], sleep=lambda s: clock.__setitem__(0, clock[0] + s))
+    assert fleet[0].msg.startswith('timed out after 10 s waiting (provision state wait call-back, power power on)')
+    assert 'never reported back' in fleet[0].msg and 'DHCP' in fleet[0].msg
 
 
 def test_fail_on_policies():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ansible_collections.rackops.baremetal.plugins.module_utils._instance import (
+    image_patch,
     instance_info, meta_data, network_data, plan_deploy, pxe_mac, runs_image, wants_config_drive)
 
 
@@ -57,3 +58,16 @@ def test_config_drive_data():
     assert network_data({'network': {'dhcp': True}}, 'aa:bb:cc:dd:ee:ff')['networks'][0]['type'] == 'ipv4_dhcp'
     assert network_data({}, None) is None
     assert wants_config_drive(server) and not wants_config_drive({'name': 'x', 'image': {}})
+
+
+def test_a_new_image_replaces_every_key_of_the_old_one():
+    # an earlier run wrote an algo:hex checksum; the fixed input gives a checksum URL
+    current = {'image_source': 'http://x/bad.qcow2', 'image_os_hash_algo': 'sha256', 'image_os_hash_value': '00',
+               'image_url': 'http://ironic/agent_images/u', 'configdrive': 'kept'}
+    wanted = {'image_source': 'http://x/good.qcow2', 'image_checksum': 'http://x/good.qcow2.sha256'}
+    assert image_patch(current, wanted) == [
+        {'op': 'remove', 'path': '/instance_info/image_os_hash_algo'},
+        {'op': 'remove', 'path': '/instance_info/image_os_hash_value'},
+        {'op': 'add', 'path': '/instance_info/image_source', 'value': 'http://x/good.qcow2'},
+        {'op': 'add', 'path': '/instance_info/image_checksum', 'value': 'http://x/good.qcow2.sha256'}]
+    assert image_patch(None, {'image_source': 's'}) == [{'op': 'add', 'path': '/instance_info/image_source', 'value': 's'}]

@@ -1,0 +1,146 @@
+"""Time the real path per phase: PXE -> agent -> image on disk -> the OS, for 1 and for N machines.
+
+Builds the virtual lab (playbooks/lab.yml; images come from the role's cache
+after the first build), runs the operator's provision.yml with inspection,
+and samples while it runs - one node list call per second and each machine's
+serial log - to time, per machine:
+
+  power-on -> agent    the first power-on (inspection starts) to the agent's first heartbeat
+  inspect + clean      the agent's first heartbeat to `available` (fast track: same agent boot)
+  image write          `deploying` to the reboot into the image (`active`)
+  reboot -> OS         `active` to the login prompt on the serial console
+  total                provision.yml's start to the last machine's login prompt
+
+Then removes the lab. Usage:
+  .venv/bin/python benchmarks/e2e.py -n 1 -n 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+from _common import REPO, ansible_env, changed_total
+
+SUBNET = '10.94.0'
+LAB = {
+    'virtual_rack_name': 'rvr-bench', 'virtual_rack_host_interface': 'rvhbench',
+    'virtual_rack_address': SUBNET + '.1', 'virtual_rack_ipv6_address': 'fd94::1',
+    'virtual_rack_mac_prefix': '52:54:00:94:00', 'virtual_rack_bmc_first_address': '127.0.94.10',
+    'virtual_rack_dir': '/var/tmp/rackops-bench/rack', 'virtual_rack_inventory_file': '/var/tmp/rackops-bench/rack.yml',
+    'ironic_install_dir': '/var/tmp/rackops-bench/opt', 'ironic_config_dir': '/var/tmp/rackops-bench/etc',
+    'ironic_state_dir': '/var/tmp/rackops-bench/state', 'ironic_log_dir': '/var/tmp/rackops-bench/log',
+    'ironic_http_root': '/var/tmp/rackops-bench/httpboot', 'ironic_tftp_root': '/var/tmp/rackops-bench/tftpboot',
+    'ironic_image_cache_dir': '/var/tmp/rackops-bench/image-cache',
+    'ironic_api_port': 6395, 'ironic_cli_link_dir': '', 'ironic_cloud_name': 'rackops-bench',
+    'ironic_clouds_yaml_path': '/var/tmp/rackops-bench/clouds.yaml',
+    'images_build_trust_host_ca': True,
+    'pxe_http_port': 8095, 'pxe_install_dir': '/var/tmp/rackops-bench/pxe', 'pxe_config_dir': '/var/tmp/rackops-bench/pxe-etc',
+    'pxe_state_dir': '/var/tmp/rackops-bench/pxe-state', 'pxe_log_dir': '/var/tmp/rackops-bench/pxe-log',
+    'rackops_cloud': 'rackops-bench', 'rackops_report_dir': '/var/tmp/rackops-bench/reports',
+}
+
+
+def playbook(name, extra, *args):
+    env = ansible_env({'OS_CLIENT_CONFIG_FILE': LAB['ironic_clouds_yaml_path']})
+    proc = subprocess.run(['ansible-playbook', str(REPO / 'playbooks' / name), '-e', json.dumps(extra), *args],
+                          cwd=REPO, env=env, capture_output=True, text=True, check=False)
+    if proc.returncode:
+        raise SystemExit('%s failed:\n%s' % (name, (proc.stdout + proc.stderr)[-4000:]))
+    return proc.stdout
+
+
+class Sampler(threading.Thread):
+    """Once a second: the nodes' provision states (one list call) and new serial-log markers."""
+
+    MARKERS = {'agent': 'sleeping before next heartbeat', 'login': ' login:'}
+
+    def __init__(self, machines):
+        super().__init__(daemon=True)
+        import openstack
+        os.environ['OS_CLIENT_CONFIG_FILE'] = LAB['ironic_clouds_yaml_path']
+        self.baremetal = openstack.connect(cloud=LAB['rackops_cloud']).baremetal
+        self.machines = machines
+        self.first = {name: {} for name in machines}   # name -> {event: wall time}
+        self.stop = threading.Event()
+
+    def note(self, name, event, now):
+        self.first[name].setdefault(event, now)
+
+    def run(self):
+        while not self.stop.is_set():
+            now = time.monotonic()
+            for node in self.baremetal.nodes(fields=['name', 'provision_state']):
+                if node.name in self.first:
+                    self.note(node.name, node.provision_state, now)
+            for name, serial in self.machines.items():
+                text = Path(serial).read_text(errors='replace') if Path(serial).exists() else ''
+                for event, marker in self.MARKERS.items():
+                    # the login prompt of the deployed OS, not of an earlier boot
+                    if marker in text and (event != 'login' or 'active' in self.first[name]):
+                        self.note(name, event, now)
+            self.stop.wait(1)
+
+
+def run(count):
+    machines = [{'name': 'bench-%d' % i, 'firmware': 'bios', 'memory_mb': 2048, 'disk_gb': 4} for i in range(count)]
+    lab = dict(LAB, virtual_rack_machines=machines)
+    subprocess.run(['mkdir', '-p', '/var/tmp/rackops-bench'], check=True)
+    try:
+        playbook('lab.yml', lab)
+        serials = {m['name']: '%s/machines/%s/serial.log' % (LAB['virtual_rack_dir'], m['name']) for m in machines}
+        sampler = Sampler(serials)
+        sampler.start()
+        start = time.monotonic()
+        output = playbook('provision.yml', dict(lab, rackops_inspect=True), '-i', LAB['virtual_rack_inventory_file'])
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline and not all('login' in f for f in sampler.first.values()):
+            time.sleep(1)
+        sampler.stop.set()
+        sampler.join()
+        rerun = playbook('provision.yml', dict(lab, rackops_inspect=True), '-i', LAB['virtual_rack_inventory_file'])
+        rows = []
+        for name, ev in sampler.first.items():
+            def span(a, b):
+                return ev[b] - ev[a] if a in ev and b in ev else float('nan')
+            rows.append({'name': name, 'power-on -> agent': span('inspect wait', 'agent'),
+                         'inspect + clean': span('agent', 'available'), 'image write': span('deploying', 'active'),
+                         'reboot -> OS': span('active', 'login'),
+                         'total': (ev['login'] - start) if 'login' in ev else float('nan')})
+        return rows, changed_total(output), changed_total(rerun)
+    finally:
+        subprocess.run(['ansible-playbook', str(REPO / 'playbooks/lab.yml'), '-e',
+                        json.dumps(dict(lab, rackops_lab_state='absent'))],
+                       cwd=REPO, env=ansible_env(), capture_output=True, check=False)
+        subprocess.run(['rm', '-rf', '/var/tmp/rackops-bench'], check=False)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('-n', type=int, action='append', help='machines per run (repeatable; default 1 and 2)')
+    counts = parser.parse_args().n or [1, 2]
+    columns = ['power-on -> agent', 'inspect + clean', 'image write', 'reboot -> OS', 'total']
+    totals = {}
+    print('| machines | node | ' + ' | '.join(columns) + ' |')
+    print('|---|---|' + '---|' * len(columns))
+    for count in counts:
+        rows, changed, rerun_changed = run(count)
+        for row in rows:
+            print('| %d | %s | ' % (count, row['name']) + ' | '.join('%.0f s' % row[c] for c in columns) + ' |')
+        totals[count] = max(row['total'] for row in rows)
+        print('| %d | (run: changed=%d, re-run changed=%d) |' % (count, changed, rerun_changed), flush=True)
+    if 1 in totals and len(totals) > 1:
+        for count, total in sorted(totals.items()):
+            if count > 1:
+                print('parallel ratio, %d machines vs 1: %.2f (1.00 = no slower than one)' % (count, total / totals[1]))
+    print('median total: %.0f s' % statistics.median(totals.values()))
+
+
+if __name__ == '__main__':
+    main()

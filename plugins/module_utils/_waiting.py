@@ -48,7 +48,9 @@ def wait_power(module, results, timeout, interval, want=None):
 
     def check(result, node):
         get = field_getter(node)
-        if not settled(get):
+        # Power only: a node in a failure state keeps its provision target
+        # (deploy failed -> active) while its power has long settled.
+        if get('target_power_state') or get('reservation'):
             return 'wait'
         if want and get('power_state') != want.get(result.uuid, get('power_state')):
             return 'power is %s, not %s' % (get('power_state'), want[result.uuid])

@@ -125,7 +125,7 @@ from ansible_collections.rackops.baremetal.plugins.module_utils._instance import
 from ansible_collections.rackops.baremetal.plugins.module_utils._inventory import (
     HAS_JSONSCHEMA, JSONSCHEMA_IMPORT_ERROR, validate_fleet)
 from ansible_collections.rackops.baremetal.plugins.module_utils._module import IronicModule
-from ansible_collections.rackops.baremetal.plugins.module_utils._waiting import wait_provision
+from ansible_collections.rackops.baremetal.plugins.module_utils._waiting import wait_power, wait_provision
 
 try:
     from openstack.baremetal import configdrive
@@ -227,8 +227,30 @@ class DeployManager(FleetTask):
         except (RuntimeError, OSError) as exc:
             raise BaremetalError('build the config drive of', node=result.name, message=str(exc)) from None
 
+    def restart_failed(self):
+        """Power off nodes whose failed deploy left their agent running, before anything else is asked of them.
+
+        Ironic drops the agent's token when a deploy fails, but with fast track it
+        reuses a recently heard agent instead of booting a new one: the old agent's
+        heartbeats are then refused and the next deploy (or the cleaning after an
+        undeploy) waits for it for ever. Off, the node boots a fresh agent.
+        """
+        stale = [r for r in self.results if not r.failed and r.name in self.nodes
+                 and self.nodes[r.name].provision_state == 'deploy failed'
+                 and self.nodes[r.name].power_state == 'power on']
+        if not stale or self.check:
+            return
+
+        def power_off(result):
+            result.did('power off (its failed deploy left the deploy agent running)')
+            self.call(result, 'power off', self.baremetal.set_node_power_state, self.nodes[result.name].id, 'power off')
+        run_phase(stale, power_off, self.concurrency)
+        wait_power(self.module, [r for r in stale if not r.failed], self.params['timeout'], self.params['wait_interval'],
+                   want={r.uuid: 'power off' for r in stale})
+
     def run(self):
         self.timed('read', self.read)
+        self.timed('restart', self.restart_failed)
         self.timed('submit', lambda: run_phase(self.results, self.decide, self.concurrency))
         if self.check:
             return

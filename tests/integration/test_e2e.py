@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -86,13 +87,39 @@ def sdk_node(lab):
     return openstack.connect(cloud='rackops').baremetal.get_node(NAME)
 
 
-def disk_head(lab) -> bytes:
-    """The first sector of the machine's disk, read while QEMU runs (shared, read-only)."""
-    disk = Path(lab['host']['virtual_rack']['serial_log']).parent / 'disk.qcow2'
-    out = subprocess.run(['qemu-io', '-U', '-r', '-f', 'qcow2', '-c', 'read -v 0 512', str(disk)],
-                         capture_output=True, text=True, check=True).stdout
-    return bytes.fromhex(''.join(line.split(':', 1)[1][:48].replace(' ', '')
-                                 for line in out.splitlines() if line[:8].isalnum() and ':' in line))
+def qmp(path, *requests):
+    """Send QMP requests to a machine's QEMU; their replies (events skipped)."""
+    replies = []
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(30)
+        sock.connect(path)
+        reader = sock.makefile('rb')
+        json.loads(reader.readline())
+        for request in ({'execute': 'qmp_capabilities'},) + requests:
+            sock.sendall(json.dumps(request).encode() + b'\n')
+            reply = json.loads(reader.readline())
+            while 'event' in reply:
+                reply = json.loads(reader.readline())
+            replies.append(reply)
+    return replies[1:]
+
+
+def disk_tail_of_mbr(lab) -> bytes:
+    """Bytes 496-511 of the machine's disk as the running machine sees it: an NBD export of
+    QEMU's own drive (the qcow2 file, read from outside, misses what QEMU still caches)."""
+    qmp_path = lab['host']['virtual_rack']['qmp']
+    nbd = str(Path(qmp_path).parent / 'nbd.sock')
+    started = qmp(qmp_path, {'execute': 'nbd-server-start',
+                             'arguments': {'addr': {'type': 'unix', 'data': {'path': nbd}}}},
+                  {'execute': 'nbd-server-add', 'arguments': {'device': 'd0', 'name': 'd0'}})
+    assert all('return' in reply for reply in started), started
+    try:
+        dump = subprocess.run(['qemu-io', '-r', '-f', 'raw', 'nbd+unix:///d0?socket=' + nbd, '-c', 'read -v 496 16'],
+                              capture_output=True, text=True, check=True, timeout=60).stdout
+    finally:
+        qmp(qmp_path, {'execute': 'nbd-server-stop'})
+    line = next(line for line in dump.splitlines() if line.startswith('000001f0:'))
+    return bytes.fromhex(line.split(':', 1)[1][:50].replace(' ', ''))
 
 
 def ssh(lab, *command):
@@ -149,7 +176,7 @@ def test_provision_takes_the_machine_to_its_os(lab):
         1, MEMORY_MB, DISK_GB - 1, 'x86_64'), props
 
     # the image is on the disk and the machine booted it: its console shows Debian's login
-    assert disk_head(lab)[510:512] == b'\x55\xaa'
+    assert disk_tail_of_mbr(lab)[14:] == b'\x55\xaa'
 
     def last_boot():
         # from the last kernel start on: the deployed OS's command line names its root by label
@@ -181,7 +208,7 @@ def test_undeploy_cleans_the_disk_and_makes_it_available(lab):
     output = provision(lab, 'undeploy.yml')[1]
     assert sdk_node(lab).provision_state == 'available', output[-3000:]
     # automated cleaning erased the disk's metadata: no partition table any more
-    assert disk_head(lab)[510:512] != b'\x55\xaa'
+    assert disk_tail_of_mbr(lab)[14:] != b'\x55\xaa'
 
 
 def test_a_machine_that_never_network_boots_times_out_pointing_at_its_logs(lab):

@@ -8,7 +8,9 @@ Private to rackops.baremetal (the leading underscore). Pure logic: no API calls.
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
+import json
 import re
 
 _ALGO_HASH = re.compile(r'^(md5|sha1|sha256|sha512):([0-9a-fA-F]+)$')
@@ -46,18 +48,34 @@ IMAGE_KEYS = ('image_source', 'image_checksum', 'image_os_hash_algo', 'image_os_
               'kernel', 'ramdisk', 'root_gb')
 
 
+# What the deploy asked for, kept in instance_info beside it: Ironic rewrites
+# the checksum keys when it serves the image itself (image_download_source
+# local: the checksum of its raw copy), so they cannot tell later whether the
+# node runs the image the inventory asks for. Undeploying clears it with the rest.
+IMAGE_RECORD_KEY = 'rackops_image'
+
+
+def image_record(wanted_info):
+    """A short digest of the image keys a deploy wrote."""
+    return hashlib.sha256(json.dumps(wanted_info, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
 def image_patch(current_info, wanted_info):
-    """JSON patch writing the wanted image keys and removing the image keys it does not give."""
+    """JSON patch writing the wanted image keys (and their record), removing the image keys it does not give."""
     current_info = current_info or {}
     patch = [{'op': 'remove', 'path': '/instance_info/%s' % key}
              for key in IMAGE_KEYS if key in current_info and key not in wanted_info]
     return patch + [{'op': 'add', 'path': '/instance_info/%s' % key, 'value': value}
-                    for key, value in wanted_info.items()]
+                    for key, value in wanted_info.items()] + [
+        {'op': 'add', 'path': '/instance_info/%s' % IMAGE_RECORD_KEY, 'value': image_record(wanted_info)}]
 
 
 def runs_image(current_info, wanted_info):
     """Whether a deployed node's instance_info already is the wanted image."""
     current_info = current_info or {}
+    if IMAGE_RECORD_KEY in current_info:
+        return current_info[IMAGE_RECORD_KEY] == image_record(wanted_info)
+    # deployed by someone else: what is there must be what is asked
     return all(current_info.get(key) == value for key, value in wanted_info.items())
 
 

@@ -15,8 +15,10 @@ description:
   - V(available) undeploys - C(deleting), automated cleaning, C(available).
   - Idempotent - an active node already running the requested image is not touched; another image is a
     change only with O(rebuild) (otherwise the node fails with a clear message). A node in C(deploy failed)
-    is deployed again, so a re-run after fixing the input converges. Undeploying a node that is not deployed
-    changes nothing.
+    is deployed again (powered off first when its failed deploy left the agent running), so a re-run after
+    fixing the input converges. Undeploying a node that is not deployed changes nothing.
+  - What a deploy wrote is recorded in the node's C(instance_info) (C(rackops_image), a digest), because Ironic rewrites
+    the checksum keys when it serves the image itself; the record, not those keys, says which image runs.
   - Nodes must be C(available) to be deployed (M(rackops.baremetal.node) with C(provision_state=available));
     nodes busy with a transition are reported, not touched.
   - One node or a list; a list runs O(concurrency) nodes at a time and waits with one API call per cycle.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ansible_collections.rackops.baremetal.plugins.module_utils._instance import (
-    image_patch,
+    image_patch, image_record,
     instance_info, meta_data, network_data, plan_deploy, pxe_mac, runs_image, wants_config_drive)
 
 
@@ -69,5 +69,18 @@ def test_a_new_image_replaces_every_key_of_the_old_one():
         {'op': 'remove', 'path': '/instance_info/image_os_hash_algo'},
         {'op': 'remove', 'path': '/instance_info/image_os_hash_value'},
         {'op': 'add', 'path': '/instance_info/image_source', 'value': 'http://x/good.qcow2'},
-        {'op': 'add', 'path': '/instance_info/image_checksum', 'value': 'http://x/good.qcow2.sha256'}]
-    assert image_patch(None, {'image_source': 's'}) == [{'op': 'add', 'path': '/instance_info/image_source', 'value': 's'}]
+        {'op': 'add', 'path': '/instance_info/image_checksum', 'value': 'http://x/good.qcow2.sha256'},
+        {'op': 'add', 'path': '/instance_info/rackops_image', 'value': image_record(wanted)}]
+    assert image_patch(None, {'image_source': 's'}) == [
+        {'op': 'add', 'path': '/instance_info/image_source', 'value': 's'},
+        {'op': 'add', 'path': '/instance_info/rackops_image', 'value': image_record({'image_source': 's'})}]
+
+
+def test_an_image_ironic_serves_itself_still_counts_as_deployed():
+    # image_download_source local: Ironic replaces the checksum keys with its raw copy's
+    wanted = {'image_source': 'http://x/a.qcow2', 'image_checksum': 'http://x/a.qcow2.sha256'}
+    deployed = {'image_source': 'http://x/a.qcow2', 'image_os_hash_algo': 'sha256', 'image_os_hash_value': 'ff',
+                'image_url': 'http://ironic/agent_images/u', 'rackops_image': image_record(wanted)}
+    assert runs_image(deployed, wanted)
+    # the inventory now names new content at the same URL: a different image
+    assert not runs_image(deployed, dict(wanted, image_checksum='sha256:' + 'a' * 64))

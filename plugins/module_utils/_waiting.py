@@ -19,9 +19,18 @@ def list_fleet(module):
     return list_nodes
 
 
+def power_settled(node_get):
+    """No power transition and no lock.
+
+    Not the provision target: a node in a failure state keeps it (deploy
+    failed -> active) while its power has long settled.
+    """
+    return not node_get('target_power_state') and not node_get('reservation')
+
+
 def settled(node_get):
     """No transition and no lock: the next call will not hit 409 NodeLocked."""
-    return not node_get('target_provision_state') and not node_get('target_power_state') and not node_get('reservation')
+    return not node_get('target_provision_state') and power_settled(node_get)
 
 
 def wait_provision(module, results, done_state, failed_states, timeout, interval):
@@ -48,9 +57,7 @@ def wait_power(module, results, timeout, interval, want=None):
 
     def check(result, node):
         get = field_getter(node)
-        # Power only: a node in a failure state keeps its provision target
-        # (deploy failed -> active) while its power has long settled.
-        if get('target_power_state') or get('reservation'):
+        if not power_settled(get):
             return 'wait'
         if want and get('power_state') != want.get(result.uuid, get('power_state')):
             return 'power is %s, not %s' % (get('power_state'), want[result.uuid])

@@ -1,20 +1,24 @@
 """The virtual rack and the pxe role together: QEMU machines PXE-boot to iPXE, powered on through their BMCs.
 
-Two machines (SeaBIOS and OVMF) behind emulated IPMI BMCs on a bridge in a
-namespace; dnsmasq and nginx from the pxe role on the veth into it; all of it
-from playbooks/virtual_rack.yml, as an operator runs it. ipmitool
-powers them on; each firmware gets its lease, iPXE asks for Ironic's boot
-script over HTTP, and nginx's log shows the request with the machine's MAC.
+Two machines (SeaBIOS behind an IPMI BMC, OVMF behind a Redfish one) on a
+bridge in a namespace; dnsmasq and nginx from the pxe role on the veth into it;
+all of it from playbooks/virtual_rack.yml, as an operator runs it. ipmitool
+and plain Redfish requests power them on; each firmware gets its lease, iPXE
+asks for Ironic's boot script over HTTP, and nginx's log shows the request
+with the machine's MAC.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
 import socket
 import subprocess
 import time
+import urllib.error
+import urllib.request
 import uuid
 from pathlib import Path
 
@@ -46,6 +50,36 @@ def ipmitool(bmc, *args):
                           capture_output=True, text=True, check=True, timeout=60).stdout
 
 
+def redfish(bmc, path='', body=None, password=None):
+    """One Redfish request to a rack BMC's system (HTTP Basic); the JSON reply, or the HTTP status on an error."""
+    credentials = '%s:%s' % (bmc['username'], password or bmc['password'])
+    request = urllib.request.Request(bmc['address'] + bmc['system_id'] + path, method='POST' if body else 'GET',
+                                     data=json.dumps(body).encode() if body else None,
+                                     headers={'Authorization': 'Basic ' + base64.b64encode(credentials.encode()).decode(),
+                                              'Content-Type': 'application/json'})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as reply:
+            data = reply.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code
+    return json.loads(data) if data else {}
+
+
+def power(host, state):
+    bmc = host['baremetal']['bmc']
+    if bmc['driver'] == 'redfish':
+        redfish(bmc, '/Actions/ComputerSystem.Reset', {'ResetType': 'On' if state == 'on' else 'ForceOff'})
+    else:
+        ipmitool(bmc, 'chassis', 'power', state)
+
+
+def power_state(host):
+    bmc = host['baremetal']['bmc']
+    if bmc['driver'] == 'redfish':
+        return redfish(bmc)['PowerState'].lower()
+    return ipmitool(bmc, 'chassis', 'power', 'status').split()[-1]
+
+
 @pytest.fixture(scope='module')
 def rack():
     tag = uuid.uuid4().hex[:5]
@@ -53,7 +87,7 @@ def rack():
     port = 18500 + os.getpid() % 400
     host_if = 'rvh' + tag
     machines = [{'name': 'vrt-bios', 'firmware': 'bios', 'memory_mb': 256, 'disk_gb': 1},
-                {'name': 'vrt-uefi', 'firmware': 'uefi', 'memory_mb': 256, 'disk_gb': 1}]
+                {'name': 'vrt-uefi', 'firmware': 'uefi', 'bmc': 'redfish', 'memory_mb': 256, 'disk_gb': 1}]
     role_vars = {
         'virtual_rack_name': 'rvr-' + tag, 'virtual_rack_host_interface': host_if, 'virtual_rack_address': SUBNET + '.1',
         'virtual_rack_ipv6_address': 'fd97::1', 'virtual_rack_mac_prefix': MAC_PREFIX, 'virtual_rack_machines': machines,
@@ -81,11 +115,20 @@ def test_the_rack_is_built_powered_off_with_its_inventory(rack):
     assert bios['baremetal']['bmc']['address'] == '127.0.97.10' and bios['baremetal']['bmc']['password']
     assert bios['baremetal']['properties'] == {'cpus': 1, 'memory_mb': 256, 'local_gb': 0, 'cpu_arch': 'x86_64',
                                                'boot_mode': 'bios'}
-    assert hosts['vrt-uefi']['baremetal']['properties']['boot_mode'] == 'uefi'
+    assert bios['baremetal']['bmc']['driver'] == 'ipmi'
+    uefi = hosts['vrt-uefi']['baremetal']
+    assert uefi['properties']['boot_mode'] == 'uefi'
+    assert uefi['bmc']['driver'] == 'redfish' and uefi['bmc']['address'] == 'http://127.0.97.11:8000'
+    assert uefi['bmc']['system_id'] == '/redfish/v1/Systems/vrt-uefi'
+    assert uefi['interfaces']['boot'] == 'ipxe' and uefi['interfaces']['inspect'] == 'agent'
     assert bios['baremetal']['bmc']['password'] not in rack['first_output']
     for name, host in hosts.items():
         assert qmp_status(host['virtual_rack']['qmp']) == 'prelaunch', name
-        assert 'Chassis Power is off' in ipmitool(host['baremetal']['bmc'], 'chassis', 'power', 'status')
+        assert power_state(host) == 'off', name
+    # the Redfish face: UEFI only, and no entry without the password
+    system = redfish(uefi['bmc'])
+    assert system['Boot']['BootSourceOverrideMode'] == 'UEFI' and system['Id'] == 'vrt-uefi'
+    assert redfish(uefi['bmc'], password='wrong') == 401
 
 
 def test_both_machines_pxe_boot_to_ipxe_when_powered_on(rack):
@@ -95,7 +138,7 @@ def test_both_machines_pxe_boot_to_ipxe_when_powered_on(rack):
                                          % (SUBNET, rack['port']))
     hosts = yaml.safe_load(Path(rack['vars']['virtual_rack_inventory_file']).read_text())['all']['children']['baremetal']['hosts']
     for host in hosts.values():
-        ipmitool(host['baremetal']['bmc'], 'chassis', 'power', 'on')
+        power(host, 'on')
         assert qmp_status(host['virtual_rack']['qmp']) == 'running'
     access_log = Path(rack['vars']['pxe_log_dir']) / 'nginx-access.log'
     wanted = {'/booted/52-54-00-97-00-01', '/booted/52-54-00-97-00-02'}
@@ -113,10 +156,10 @@ def test_both_machines_pxe_boot_to_ipxe_when_powered_on(rack):
     assert 'snponly.efi' in dnsmasq_log.read_text()
 
     for host in hosts.values():
-        ipmitool(host['baremetal']['bmc'], 'chassis', 'power', 'off')
+        power(host, 'off')
         # vCPUs stopped and the machine reset: QEMU says "prelaunch" (or "paused")
         assert qmp_status(host['virtual_rack']['qmp']) in ('prelaunch', 'paused')
-        assert 'Chassis Power is off' in ipmitool(host['baremetal']['bmc'], 'chassis', 'power', 'status')
+        assert power_state(host) == 'off'
 
 
 def test_a_second_run_changes_nothing(rack):

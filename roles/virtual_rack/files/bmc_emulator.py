@@ -17,6 +17,10 @@ of a power switch in memory (see QmpMachine): power on/off/soft/reset/cycle
 and the boot order ("qmp_boot_devices": {"network": "net0", "hd": "disk0"},
 QEMU device ids). The virtual rack runs its VMs behind such BMCs.
 
+A BMC with "redfish_port": 8000 also answers Redfish on its address and that
+port (redfish_face.py, beside this file), on the same machine and state;
+"boot_mode": "uefi" | "bios" is then the machine's firmware.
+
 The control API (JSON over HTTP on loopback) lets tests read and change state:
 
     GET   /bmcs                  every BMC's state
@@ -75,6 +79,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pyghmi.ipmi.bmc as pyghmi_bmc
 from pyghmi.ipmi.private import serversession
 import pyghmi.ipmi.private.session as ipmisession
+
+from redfish_face import serve_redfish  # beside this file
 
 LISTEN_ROUND = 0.5  # seconds; see serve()
 BOOT_DEVICES = ('default', 'network', 'hd', 'optical', 'setup', 'floppy', 'safe', 'diag', 'usb')
@@ -394,6 +400,10 @@ class EmulatedBmc(pyghmi_bmc.Bmc):
         self.calls = collections.Counter()
         self.lock = threading.Lock()
         _BY_SOCKET[_socket_key(self.serversocket)] = self
+        self.redfish = None
+        if spec.get('redfish_port'):
+            self.redfish = serve_redfish(self, spec.get('boot_mode', 'bios'), int(spec['redfish_port']),
+                                         spec.get('username', 'admin'), spec.get('password', 'password'))
 
     def count(self, what):
         self.calls[what] += 1
@@ -543,7 +553,8 @@ class EmulatedBmc(pyghmi_bmc.Bmc):
                 'boot_device': self.boot_device, 'boot_persistent': self.boot_persistent,
                 'boot_uefi': self.boot_uefi, 'fru': self.fru, 'firmware': self.firmware,
                 'sensors': self.sensors, 'unreachable': self.unreachable, 'machine': self.machine.describe(),
-                'delay': self.delay, 'calls': dict(self.calls)}
+                'delay': self.delay, 'calls': dict(self.calls),
+                'redfish': 'http://%s:%d' % self.redfish.server_address[:2] if self.redfish else None}
 
     def update(self, changes):
         for key, value in changes.items():

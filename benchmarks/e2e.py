@@ -11,7 +11,8 @@ serial log - to time, per machine:
   reboot -> OS         `active` to the login prompt on the serial console
   total                provision.yml's start to the last machine's login prompt
 
-Then removes the lab. Usage:
+Machine i is SeaBIOS behind IPMI when i is even, UEFI behind Redfish when odd
+(as in the e2e test and the demo). Then removes the lab. Usage:
   .venv/bin/python benchmarks/e2e.py -n 1 -n 2
 """
 
@@ -89,7 +90,9 @@ class Sampler(threading.Thread):
 
 
 def run(count):
-    machines = [{'name': 'bench-%d' % i, 'firmware': 'bios', 'memory_mb': 2048, 'disk_gb': 4} for i in range(count)]
+    # as the e2e test and the demo: even machines SeaBIOS behind IPMI, odd ones UEFI behind Redfish
+    machines = [{'name': 'bench-%d' % i, 'firmware': ('bios', 'uefi')[i % 2], 'bmc': ('ipmi', 'redfish')[i % 2],
+                 'memory_mb': 2048, 'disk_gb': 4} for i in range(count)]
     lab = dict(LAB, virtual_rack_machines=machines)
     subprocess.run(['mkdir', '-p', '/var/tmp/rackops-bench'], check=True)
     try:
@@ -109,7 +112,9 @@ def run(count):
         for name, ev in sampler.first.items():
             def span(a, b):
                 return ev[b] - ev[a] if a in ev and b in ev else float('nan')
-            rows.append({'name': name, 'power-on -> agent': span('inspect wait', 'agent'),
+            rows.append({'name': name, 'kind': '%s/%s' % next((m['firmware'], m['bmc']) for m in machines
+                                                             if m['name'] == name),
+                         'power-on -> agent': span('inspect wait', 'agent'),
                          'inspect + clean': span('agent', 'available'), 'image write': span('deploying', 'active'),
                          'reboot -> OS': span('active', 'login'),
                          'total': (ev['login'] - start) if 'login' in ev else float('nan')})
@@ -132,7 +137,7 @@ def main():
     for count in counts:
         rows, changed, rerun_changed = run(count)
         for row in rows:
-            print('| %d | %s | ' % (count, row['name']) + ' | '.join('%.0f s' % row[c] for c in columns) + ' |')
+            print('| %d | %s (%s) | ' % (count, row['name'], row['kind']) + ' | '.join('%.0f s' % row[c] for c in columns) + ' |')
         totals[count] = max(row['total'] for row in rows)
         print('| %d | (run: changed=%d, re-run changed=%d) |' % (count, changed, rerun_changed), flush=True)
     if 1 in totals and len(totals) > 1:

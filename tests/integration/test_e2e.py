@@ -1,7 +1,8 @@
 """End to end on the virtual rack: PXE -> agent -> image on disk -> boot -> SSH, and back.
 
-A QEMU machine (TCG here) behind its emulated IPMI BMC goes through the same
-playbooks an operator runs: `lab.yml` builds the rack, installs the engine on
+Two QEMU machines (TCG here) - one SeaBIOS behind an emulated IPMI BMC, one
+UEFI (OVMF) behind a Redfish one - go together through the same playbooks an
+operator runs: `lab.yml` builds the rack, installs the engine on
 the rack's network, builds the images (diskimage-builder; cached between runs
 in /var/tmp/rackops-test/images) and starts the boot services; then
 `provision.yml` enrolls, inspects (in-band, the real agent), cleans, deploys
@@ -26,10 +27,12 @@ from conftest import VENV, free_port, make_base, recap, run_playbook
 ROOT = Path(__file__).resolve().parents[2]
 LAB_ADDRESS = '10.95.0.1'
 SUBNET = LAB_ADDRESS.rsplit('.', 1)[0]
-NAME = 'e2e-bios'
-MAC = '52:54:00:95:00:01'
-# a second machine the boot services do not know: it never gets a DHCP answer
-LOST, LOST_MAC = 'e2e-lost', '52:54:00:95:00:02'
+MAC_PREFIX = '52:54:00:95:00'
+# name -> (firmware, BMC)
+MACHINES = {'e2e-bios': ('bios', 'ipmi'), 'e2e-uefi': ('uefi', 'redfish')}
+NAMES = sorted(MACHINES)
+# a third machine the boot services do not know: it never gets a DHCP answer
+LOST, LOST_MAC = 'e2e-lost', MAC_PREFIX + ':03'
 MEMORY_MB, DISK_GB = 2048, 4
 # Built images survive the test run: an unchanged rebuild is skipped (the role's cache).
 IMAGES = Path(os.environ.get('RACKOPS_TEST_IMAGES', '/var/tmp/rackops-test/images'))
@@ -42,10 +45,11 @@ def lab():
     lab_vars = {
         'virtual_rack_name': 'rvr-e2e', 'virtual_rack_host_interface': 'rvhe2e',
         'virtual_rack_address': LAB_ADDRESS, 'virtual_rack_ipv6_address': 'fd95::1',
-        'virtual_rack_mac_prefix': MAC.rsplit(':', 1)[0],
-        'virtual_rack_machines': [{'name': NAME, 'firmware': 'bios', 'memory_mb': MEMORY_MB, 'disk_gb': DISK_GB},
-                                  {'name': LOST, 'firmware': 'bios', 'memory_mb': 256, 'disk_gb': 1}],
-        'pxe_hosts': [{'name': NAME, 'mac': MAC}],
+        'virtual_rack_mac_prefix': MAC_PREFIX,
+        'virtual_rack_machines': [{'name': name, 'firmware': firmware, 'bmc': bmc, 'memory_mb': MEMORY_MB,
+                                   'disk_gb': DISK_GB} for name, (firmware, bmc) in sorted(MACHINES.items())]
+                                 + [{'name': LOST, 'firmware': 'bios', 'memory_mb': 256, 'disk_gb': 1}],
+        'pxe_hosts': [{'name': name, 'mac': '%s:%02x' % (MAC_PREFIX, i + 1)} for i, name in enumerate(NAMES)],
         'virtual_rack_bmc_first_address': '127.0.95.10', 'virtual_rack_dir': str(base / 'rack'),
         'virtual_rack_inventory_file': str(base / 'virtual-rack.yml'),
         'ironic_install_dir': str(base / 'opt'), 'ironic_venv_dir': VENV,
@@ -68,23 +72,29 @@ def lab():
         started = time.monotonic()
         output = run_playbook(ROOT / 'playbooks/lab.yml', lab_vars)[1]
         inventory = Path(lab_vars['virtual_rack_inventory_file'])
-        host = yaml.safe_load(inventory.read_text())['all']['children']['baremetal']['hosts'][NAME]
-        yield {'base': base, 'vars': lab_vars, 'env': env, 'inventory': inventory, 'host': host,
+        hosts = yaml.safe_load(inventory.read_text())['all']['children']['baremetal']['hosts']
+        yield {'base': base, 'vars': lab_vars, 'env': env, 'inventory': inventory, 'hosts': hosts,
                'lab_output': output, 'lab_seconds': time.monotonic() - started}
     finally:
         run_playbook(ROOT / 'playbooks/lab.yml', dict(lab_vars, rackops_lab_state='absent'), expect_ok=False)
         subprocess.run(['rm', '-rf', str(base)], check=False)
 
 
-def provision(lab, playbook, *args, expect_ok=True, host=NAME):
+def provision(lab, playbook, *args, expect_ok=True, hosts=','.join(NAMES), inventory=None):
     return run_playbook(ROOT / 'playbooks' / playbook, dict(lab['vars'], rackops_inspect=True),
-                        '-i', str(lab['inventory']), '--limit', host, *args, env=lab['env'], expect_ok=expect_ok)
+                        '-i', str(inventory or lab['inventory']), '--limit', hosts, *args, env=lab['env'],
+                        expect_ok=expect_ok)
 
 
-def sdk_node(lab):
+def sdk_node(lab, name):
     import openstack
     os.environ['OS_CLIENT_CONFIG_FILE'] = lab['env']['OS_CLIENT_CONFIG_FILE']
-    return openstack.connect(cloud='rackops').baremetal.get_node(NAME)
+    return openstack.connect(cloud='rackops').baremetal.get_node(name)
+
+
+def report_nodes(lab):
+    report = json.loads((Path(lab['vars']['rackops_report_dir']) / 'provision.json').read_text())
+    return {node['name']: node for node in report['nodes']}
 
 
 def qmp(path, *requests):
@@ -104,10 +114,10 @@ def qmp(path, *requests):
     return replies[1:]
 
 
-def disk_tail_of_mbr(lab) -> bytes:
+def disk_tail_of_mbr(host) -> bytes:
     """Bytes 496-511 of the machine's disk as the running machine sees it: an NBD export of
     QEMU's own drive (the qcow2 file, read from outside, misses what QEMU still caches)."""
-    qmp_path = lab['host']['virtual_rack']['qmp']
+    qmp_path = host['virtual_rack']['qmp']
     nbd = str(Path(qmp_path).parent / 'nbd.sock')
     started = qmp(qmp_path, {'execute': 'nbd-server-start',
                              'arguments': {'addr': {'type': 'unix', 'data': {'path': nbd}}}},
@@ -122,16 +132,18 @@ def disk_tail_of_mbr(lab) -> bytes:
     return bytes.fromhex(line.split(':', 1)[1][:50].replace(' ', ''))
 
 
-def ssh(lab, *command):
+def ssh(lab, host, *command):
     key = Path(lab['vars']['virtual_rack_dir']) / 'ssh/id_ed25519'
-    address = lab['host']['baremetal']['network']['ipv4']['address'].split('/')[0]
+    address = host['baremetal']['network']['ipv4']['address'].split('/')[0]
     return subprocess.run(['ssh', '-i', str(key), '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null',
                            '-o', 'ConnectTimeout=5', '-o', 'BatchMode=yes', 'root@' + address, *command],
                           capture_output=True, text=True, timeout=60, check=False)
 
 
 def test_the_lab_is_built(lab):
-    bmc = lab['host']['baremetal']['bmc']
+    assert {name: lab['hosts'][name]['baremetal']['bmc']['driver'] for name in NAMES} == {
+        name: bmc for name, (_, bmc) in MACHINES.items()}
+    bmc = lab['hosts'][NAMES[0]]['baremetal']['bmc']
     assert bmc['password'] not in lab['lab_output']
     for name in ('ipa.kernel', 'ipa.initramfs', 'debian-bookworm.qcow2'):
         published = Path(lab['vars']['ironic_http_root']) / 'images' / name
@@ -148,55 +160,67 @@ def test_an_image_that_is_not_there_fails_the_deploy_with_ironics_error(lab):
                          'checksum': 'sha256:' + '0' * 64}
     broken = lab['base'] / 'broken-image.yml'
     broken.write_text(yaml.safe_dump(inventory))
-    rc, output = run_playbook(ROOT / 'playbooks/provision.yml', dict(lab['vars'], rackops_inspect=True),
-                              '-i', str(broken), '--limit', NAME, env=lab['env'], expect_ok=False)
+    rc, output = provision(lab, 'provision.yml', inventory=broken, expect_ok=False)
     assert rc != 0, output[-3000:]
-    report = json.loads((Path(lab['vars']['rackops_report_dir']) / 'provision.json').read_text())
-    (node,) = report['nodes']
-    assert node['failed'] and node['provision_state'] == 'deploy failed', node
-    assert 'missing.qcow2' in node['last_error'] and '404' in node['last_error'], node['last_error']
+    nodes = report_nodes(lab)
+    assert sorted(nodes) == NAMES
+    for node in nodes.values():
+        assert node['failed'] and node['provision_state'] == 'deploy failed', node
+        assert 'missing.qcow2' in node['last_error'] and '404' in node['last_error'], node['last_error']
     junit = (Path(lab['vars']['rackops_report_dir']) / 'provision.xml').read_text()
-    assert '<failure' in junit and 'missing.qcow2' in junit
-    # the run says where to look next
-    assert 'fix what last_error says' in output and lab['host']['rackops_console_log'] in output
+    assert junit.count('<failure') == len(NAMES) and 'missing.qcow2' in junit
+    # the run says where to look next, per machine
+    assert 'fix what last_error says' in output
+    for name in NAMES:
+        assert lab['hosts'][name]['rackops_console_log'] in output, name
 
 
-def test_provision_takes_the_machine_to_its_os(lab):
+def last_boot(serial):
+    # from the last kernel start on: the deployed OS's command line names its root by label
+    text = serial.read_text(errors='replace')
+    return text[text.rfind('Command line:'):]
+
+
+def test_provision_takes_the_machines_to_their_os(lab):
     # the fixed input: the same run converges
     rc, output = provision(lab, 'provision.yml', expect_ok=False)
-    serial = Path(lab['host']['virtual_rack']['serial_log'])
-    assert rc == 0, output[-5000:] + '\n--- serial ---\n' + serial.read_text(errors='replace')[-3000:]
-    report = json.loads((Path(lab['vars']['rackops_report_dir']) / 'provision.json').read_text())
-    assert [(n['name'], n['provision_state'], n['failed']) for n in report['nodes']] == [(NAME, 'active', False)], report
+    serials = {name: Path(lab['hosts'][name]['virtual_rack']['serial_log']) for name in NAMES}
+    assert rc == 0, output[-5000:] + ''.join('\n--- %s serial ---\n%s' % (name, serial.read_text(errors='replace')[-3000:])
+                                             for name, serial in serials.items())
+    nodes = report_nodes(lab)
+    assert {name: (n['provision_state'], n['failed']) for name, n in nodes.items()} == {
+        name: ('active', False) for name in NAMES}, nodes
 
-    # inspection (the agent on the machine) found the machine's real configuration
-    node = sdk_node(lab)
-    props = node.properties
-    assert (props['cpus'], props['memory_mb'], props['local_gb'], props['cpu_arch']) == (
-        1, MEMORY_MB, DISK_GB - 1, 'x86_64'), props
-
-    # the image is on the disk and the machine booted it: its console shows Debian's login
-    assert disk_tail_of_mbr(lab)[14:] == b'\x55\xaa'
-
-    def last_boot():
-        # from the last kernel start on: the deployed OS's command line names its root by label
-        text = serial.read_text(errors='replace')
-        return text[text.rfind('Command line:'):]
+    for name in NAMES:
+        host = lab['hosts'][name]
+        # inspection (the agent on the machine) found the machine's real configuration
+        node = sdk_node(lab, name)
+        props = node.properties
+        assert (props['cpus'], props['memory_mb'], props['local_gb'], props['cpu_arch']) == (
+            1, MEMORY_MB, DISK_GB - 1, 'x86_64'), (name, props)
+        assert node.driver == MACHINES[name][1] and 'boot_mode:%s' % MACHINES[name][0] in props['capabilities']
+        # the image is on the disk and the machine booted it: its console shows Debian's login
+        assert disk_tail_of_mbr(host)[14:] == b'\x55\xaa', name
 
     deadline = time.monotonic() + 300
-    while time.monotonic() < deadline and not ('root=LABEL=root' in last_boot() and ' login:' in last_boot()):
+    while time.monotonic() < deadline and not all(
+            'root=LABEL=root' in last_boot(serial) and ' login:' in last_boot(serial) for serial in serials.values()):
         time.sleep(5)
-    console = last_boot()
-    assert 'root=LABEL=root' in console and '%s login:' % NAME in console, console[-3000:]
+    for name, serial in serials.items():
+        console = last_boot(serial)
+        assert 'root=LABEL=root' in console and '%s login:' % name in console, (name, console[-3000:])
+    # the UEFI machine came up through the firmware's UEFI path
+    assert 'BdsDxe' in serials['e2e-uefi'].read_text(errors='replace')
 
-    # the config drive gave it its address, host name and the lab's key
-    deadline = time.monotonic() + 180
-    while True:
-        result = ssh(lab, 'hostname')
-        if result.returncode == 0 or time.monotonic() > deadline:
-            break
-        time.sleep(5)
-    assert result.returncode == 0 and result.stdout.strip() == NAME, result.stderr
+    # the config drive gave each its address, host name and the lab's key
+    for name in NAMES:
+        deadline = time.monotonic() + 180
+        while True:
+            result = ssh(lab, lab['hosts'][name], 'hostname')
+            if result.returncode == 0 or time.monotonic() > deadline:
+                break
+            time.sleep(5)
+        assert result.returncode == 0 and result.stdout.strip() == name, (name, result.stderr)
 
 
 def test_a_second_provision_changes_nothing(lab):
@@ -204,18 +228,18 @@ def test_a_second_provision_changes_nothing(lab):
     assert recap(output)['changed'] == 0, output[-3000:]
 
 
-def test_undeploy_cleans_the_disk_and_makes_it_available(lab):
+def test_undeploy_cleans_the_disks_and_makes_them_available(lab):
     output = provision(lab, 'undeploy.yml')[1]
-    assert sdk_node(lab).provision_state == 'available', output[-3000:]
-    # automated cleaning erased the disk's metadata: no partition table any more
-    assert disk_tail_of_mbr(lab)[14:] != b'\x55\xaa'
+    for name in NAMES:
+        assert sdk_node(lab, name).provision_state == 'available', (name, output[-3000:])
+        # automated cleaning erased the disk's metadata: no partition table any more
+        assert disk_tail_of_mbr(lab['hosts'][name])[14:] != b'\x55\xaa', name
 
 
 def test_a_machine_that_never_network_boots_times_out_pointing_at_its_logs(lab):
-    rc, output = provision(lab, 'provision.yml', '-e', 'rackops_timeout=150', host=LOST, expect_ok=False)
+    rc, output = provision(lab, 'provision.yml', '-e', 'rackops_timeout=150', hosts=LOST, expect_ok=False)
     assert rc != 0
-    report = json.loads((Path(lab['vars']['rackops_report_dir']) / 'provision.json').read_text())
-    (node,) = report['nodes']
+    (node,) = report_nodes(lab).values()
     assert node['name'] == LOST and node['failed'] and node['provision_state'] == 'inspect wait', node
     assert 'never reported back' in node['msg'], node['msg']
     # the report names the machine's console log and the DHCP server's log ...

@@ -137,6 +137,7 @@ def test_both_machines_pxe_boot_to_ipxe_when_powered_on(rack):
     (http_root / 'boot.ipxe').write_text('#!ipxe\nchain http://%s.1:%d/booted/${mac:hexhyp} || poweroff\n'
                                          % (SUBNET, rack['port']))
     hosts = yaml.safe_load(Path(rack['vars']['virtual_rack_inventory_file']).read_text())['all']['children']['baremetal']['hosts']
+    qemu_pids = {name: int((Path(host['virtual_rack']['qmp']).parent / 'qemu.pid').read_text()) for name, host in hosts.items()}
     for host in hosts.values():
         power(host, 'on')
         assert qmp_status(host['virtual_rack']['qmp']) == 'running'
@@ -155,11 +156,14 @@ def test_both_machines_pxe_boot_to_ipxe_when_powered_on(rack):
     # the UEFI firmware fetched iPXE over TFTP first
     assert 'snponly.efi' in dnsmasq_log.read_text()
 
-    for host in hosts.values():
+    for name, host in hosts.items():
         power(host, 'off')
-        # vCPUs stopped and the machine reset: QEMU says "prelaunch" (or "paused")
-        assert qmp_status(host['virtual_rack']['qmp']) in ('prelaunch', 'paused')
+        # cold: that QEMU process ended, a new one waits (-S) for the next power-on
+        assert qmp_status(host['virtual_rack']['qmp']) == 'prelaunch'
         assert power_state(host) == 'off'
+        pid = int((Path(host['virtual_rack']['qmp']).parent / 'qemu.pid').read_text())
+        assert pid != qemu_pids[name] and not Path('/proc/%d' % qemu_pids[name]).exists(), name
+        assert b'qemu-system' in Path('/proc/%d/cmdline' % pid).read_bytes(), name
 
 
 def test_a_second_run_changes_nothing(rack):

@@ -64,11 +64,15 @@ from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
 import faulthandler
 import json
+import os
+import shutil
 import signal
 import socket
 import struct
+import subprocess
 import sys
 import threading
 import time
@@ -300,12 +304,66 @@ class QmpMachine:
     ``qmp_boot_devices`` ({"network": "net0", "hd": "disk0"}), changed at
     runtime: the firmware reads the new order at the next reset. QEMU has
     no one-time boot order at runtime, so "once" lasts until changed.
+
+    With ``qemu_launch`` (the command that starts the machine, daemonized
+    with ``-S`` and ``-pidfile qemu_pidfile``) power is cold, as on real
+    hardware: "off", a reset and a power cycle end the QEMU process and
+    start a new one, and the boot order last set is applied to it. Why:
+    under TCG a machine booted again in the same process unpacks its
+    initramfs 3-10 times slower than a fresh one (measured with the deploy
+    ramdisk: 14 s fresh, 47 s after a reset, 163 s with two machines).
+
+    A UEFI machine (``uefi_vars``: its OVMF variable store, and
+    ``uefi_vars_template``: a pristine one) follows its NVRAM boot entries
+    before QEMU's boot order, and the deploy agent writes one for the disk
+    it deployed. A BMC's network-boot override beats those on real
+    hardware, so here asking for "network" starts the machine with a
+    pristine variable store at its next cold start (at once when it is off):
+    the firmware then boots in QEMU's order again.
     """
 
     def __init__(self, spec):
         self.path = spec['qmp']
         self.boot_devices = dict(spec.get('qmp_boot_devices') or {'network': 'net0', 'hd': 'disk0'})
         self.lock = threading.Lock()
+        self.launch = spec.get('qemu_launch')
+        self.pidfile = spec.get('qemu_pidfile')
+        self.order = None  # the boot order last set, for a new process
+        self.uefi_vars = spec.get('uefi_vars')
+        self.uefi_vars_template = spec.get('uefi_vars_template')
+        self.forget_boot_entries = False  # at the next cold start
+
+    def _pid(self):
+        try:
+            with open(self.pidfile, encoding='ascii') as handle:
+                pid = int(handle.read().strip())
+            with open('/proc/%d/cmdline' % pid, 'rb') as handle:
+                return pid if b'qemu-system' in handle.read() else None
+        except (OSError, ValueError, TypeError):
+            return None
+
+    def relaunch(self):
+        """Cold power-off: end this QEMU process, start the machine anew (stopped, -S)."""
+        pid = self._pid()
+        try:
+            self.execute('quit')
+        except QmpError:
+            pass  # not answering: ended below
+        deadline = time.monotonic() + 30
+        while pid and os.path.exists('/proc/%d' % pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if pid and os.path.exists('/proc/%d' % pid):
+            os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.path)
+        if self.forget_boot_entries:
+            shutil.copyfile(self.uefi_vars_template, self.uefi_vars)
+            self.forget_boot_entries = False
+        started = subprocess.run(self.launch, capture_output=True, text=True, timeout=60, check=False)
+        if started.returncode:
+            raise QmpError('starting the machine again failed: %s' % (started.stderr or started.stdout).strip())
+        if self.order:
+            self._apply_order(self.order)
 
     def execute(self, command, **arguments):
         """One command on a connection of its own: QEMU serves one QMP client
@@ -333,6 +391,14 @@ class QmpMachine:
 
     def act(self, action):
         status = self.status()
+        if action == 'off' and status == 'prelaunch':
+            return  # never started since its last power-off (a client may say "off" twice)
+        if self.launch and (action in ('off', 'reset', 'cycle')
+                            or (action == 'on' and status in ('shutdown', 'guest-panicked'))):
+            self.relaunch()
+            if action != 'off':
+                self.execute('cont')
+            return
         if action == 'on':
             if status in ('shutdown', 'guest-panicked'):
                 self.execute('system_reset')
@@ -357,7 +423,15 @@ class QmpMachine:
         if first is None:
             return  # no such device on this machine: the firmware's order stays
         others = [qdev for name, qdev in sorted(self.boot_devices.items()) if qdev != first]
-        order = [first] + others
+        self.order = [first] + others
+        if device == 'network' and self.launch and self.uefi_vars and self.uefi_vars_template:
+            self.forget_boot_entries = True
+            if self.status() == 'prelaunch':
+                self.relaunch()  # off: start it over now, with the new order
+                return
+        self._apply_order(self.order)
+
+    def _apply_order(self, order):
         # QEMU refuses a bootindex another device holds: park them all first.
         for offset in (100, 0):
             for index, qdev in enumerate(order):

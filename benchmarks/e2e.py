@@ -112,8 +112,8 @@ def run(count):
         for name, ev in sampler.first.items():
             def span(a, b):
                 return ev[b] - ev[a] if a in ev and b in ev else float('nan')
-            rows.append({'name': name, 'kind': '%s/%s' % next((m['firmware'], m['bmc']) for m in machines
-                                                             if m['name'] == name),
+            kind = next('%s/%s' % (m['firmware'], m['bmc']) for m in machines if m['name'] == name)
+            rows.append({'name': name, 'kind': kind,
                          'power-on -> agent': span('inspect wait', 'agent'),
                          'inspect + clean': span('agent', 'available'), 'image write': span('deploying', 'active'),
                          'reboot -> OS': span('active', 'login'),

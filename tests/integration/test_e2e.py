@@ -46,9 +46,10 @@ def lab():
         'virtual_rack_name': 'rvr-e2e', 'virtual_rack_host_interface': 'rvhe2e',
         'virtual_rack_address': LAB_ADDRESS, 'virtual_rack_ipv6_address': 'fd95::1',
         'virtual_rack_mac_prefix': MAC_PREFIX,
-        'virtual_rack_machines': [{'name': name, 'firmware': firmware, 'bmc': bmc, 'memory_mb': MEMORY_MB,
-                                   'disk_gb': DISK_GB} for name, (firmware, bmc) in sorted(MACHINES.items())]
-                                 + [{'name': LOST, 'firmware': 'bios', 'memory_mb': 256, 'disk_gb': 1}],
+        'virtual_rack_machines': (
+            [{'name': name, 'firmware': firmware, 'bmc': bmc, 'memory_mb': MEMORY_MB, 'disk_gb': DISK_GB}
+             for name, (firmware, bmc) in sorted(MACHINES.items())]
+            + [{'name': LOST, 'firmware': 'bios', 'memory_mb': 256, 'disk_gb': 1}]),
         'pxe_hosts': [{'name': name, 'mac': '%s:%02x' % (MAC_PREFIX, i + 1)} for i, name in enumerate(NAMES)],
         'virtual_rack_bmc_first_address': '127.0.95.10', 'virtual_rack_dir': str(base / 'rack'),
         'virtual_rack_inventory_file': str(base / 'virtual-rack.yml'),
@@ -142,7 +143,7 @@ def ssh(lab, host, *command):
 
 def test_the_lab_is_built(lab):
     assert {name: lab['hosts'][name]['baremetal']['bmc']['driver'] for name in NAMES} == {
-        name: bmc for name, (_, bmc) in MACHINES.items()}
+        name: kind[1] for name, kind in MACHINES.items()}
     bmc = lab['hosts'][NAMES[0]]['baremetal']['bmc']
     assert bmc['password'] not in lab['lab_output']
     for name in ('ipa.kernel', 'ipa.initramfs', 'debian-bookworm.qcow2'):

@@ -145,7 +145,7 @@ def serve_redfish(bmc, firmware, port, username, password):
             if not header.startswith('Basic '):
                 return False
             try:
-                user, _, secret = base64.b64decode(header[6:]).decode().partition(':')
+                user, secret = (base64.b64decode(header[6:]).decode().split(':', 1) + [''])[:2]
             except ValueError:
                 return False
             return self._credentials_ok(user, secret)

@@ -42,6 +42,8 @@ LAB = {
     'ironic_api_port': 6395, 'ironic_cli_link_dir': '', 'ironic_cloud_name': 'rackops-bench',
     'ironic_clouds_yaml_path': '/var/tmp/rackops-bench/clouds.yaml',
     'images_build_trust_host_ca': True,
+    # the integration tests' image cache: built once, shared
+    'images_install_dir': '/var/tmp/rackops-test/images/builder', 'images_work_dir': '/var/tmp/rackops-test/images/work',
     'pxe_http_port': 8095, 'pxe_install_dir': '/var/tmp/rackops-bench/pxe', 'pxe_config_dir': '/var/tmp/rackops-bench/pxe-etc',
     'pxe_state_dir': '/var/tmp/rackops-bench/pxe-state', 'pxe_log_dir': '/var/tmp/rackops-bench/pxe-log',
     'rackops_cloud': 'rackops-bench', 'rackops_report_dir': '/var/tmp/rackops-bench/reports',
@@ -82,10 +84,13 @@ class Sampler(threading.Thread):
                     self.note(node.name, node.provision_state, now)
             for name, serial in self.machines.items():
                 text = Path(serial).read_text(errors='replace') if Path(serial).exists() else ''
-                for event, marker in self.MARKERS.items():
-                    # the login prompt of the deployed OS, not of an earlier boot
-                    if marker in text and (event != 'login' or 'active' in self.first[name]):
-                        self.note(name, event, now)
+                # the deployed OS's login prompt, not the deploy ramdisk's: after the last
+                # kernel start, whose command line names the image's root by label
+                last_boot = text[text.rfind('Command line:'):]
+                if 'agent' not in self.first[name] and self.MARKERS['agent'] in text:
+                    self.note(name, 'agent', now)
+                if 'root=LABEL=root' in last_boot and self.MARKERS['login'] in last_boot:
+                    self.note(name, 'login', now)
             self.stop.wait(1)
 
 

@@ -13,6 +13,8 @@ REPO = Path(__file__).resolve().parents[1]
 # baselines; ansible 14 needs ansible-core >= 2.20, i.e. Python >= 3.12.
 BASELINE_VENV = REPO / '.build/bench-baseline-venv'
 BASELINE_PACKAGES = ('ansible==14.5.0', 'openstacksdk', 'pyghmi')
+# our own runs use the checkout's venv (make venv), whatever PATH says
+ANSIBLE_PLAYBOOK = str(REPO / '.venv/bin/ansible-playbook')
 
 
 def timed(label, fn):

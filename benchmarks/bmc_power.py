@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 import yaml
-from _common import REPO, ansible_env, baseline_venv, timed
+from _common import ANSIBLE_PLAYBOOK, REPO, ansible_env, baseline_venv, timed
 
 PORT = 6623
 
@@ -76,7 +76,7 @@ def run_ours(work, specs):
         {'name': 'Every BMC answered', 'ansible.builtin.assert': {
             'that': ['out.bmcs | rejectattr("failed") | list | length == %d' % len(specs)]}},
     ]}]))
-    run([str(REPO / '.venv/bin/ansible-playbook'), str(playbook)],
+    run([ANSIBLE_PLAYBOOK, str(playbook)],
         ansible_env(), 'our bmc task')
 
 

@@ -27,7 +27,7 @@ import threading
 import time
 from pathlib import Path
 
-from _common import REPO, ansible_env, changed_total
+from _common import ANSIBLE_PLAYBOOK, REPO, ansible_env, changed_total
 
 SUBNET = '10.94.0'
 LAB = {
@@ -52,7 +52,7 @@ LAB = {
 
 def playbook(name, extra, *args):
     env = ansible_env({'OS_CLIENT_CONFIG_FILE': LAB['ironic_clouds_yaml_path']})
-    proc = subprocess.run(['ansible-playbook', str(REPO / 'playbooks' / name), '-e', json.dumps(extra), *args],
+    proc = subprocess.run([ANSIBLE_PLAYBOOK, str(REPO / 'playbooks' / name), '-e', json.dumps(extra), *args],
                           cwd=REPO, env=env, capture_output=True, text=True, check=False)
     if proc.returncode:
         raise SystemExit('%s failed:\n%s' % (name, (proc.stdout + proc.stderr)[-4000:]))
@@ -125,9 +125,13 @@ def run(count):
                          'total': (ev['login'] - start) if 'login' in ev else float('nan')})
         return rows, changed_total(output), changed_total(rerun)
     finally:
-        subprocess.run(['ansible-playbook', str(REPO / 'playbooks/lab.yml'), '-e',
-                        json.dumps(dict(lab, rackops_lab_state='absent'))],
-                       cwd=REPO, env=ansible_env(), capture_output=True, check=False)
+        teardown = subprocess.run([ANSIBLE_PLAYBOOK, str(REPO / 'playbooks/lab.yml'), '-e',
+                                   json.dumps(dict(lab, rackops_lab_state='absent'))],
+                                  cwd=REPO, env=ansible_env(), capture_output=True, text=True, check=False)
+        if teardown.returncode:
+            # its files are the only way to its processes: keep them, say so
+            raise SystemExit('removing the lab failed; /var/tmp/rackops-bench is kept:\n'
+                             + (teardown.stdout + teardown.stderr)[-3000:])
         subprocess.run(['rm', '-rf', '/var/tmp/rackops-bench'], check=False)
 
 

@@ -26,7 +26,8 @@ from pathlib import Path
 
 import openstack
 import yaml
-from _common import REPO, ansible_env, baseline_venv, changed_total, timed
+from _common import ANSIBLE_PLAYBOOK, REPO, ansible_env, baseline_venv, changed_total, timed
+from _engine import add_arguments, engine
 
 PREFIX = 'bench-'
 INTERFACES = {'deploy_interface': 'fake', 'boot_interface': 'fake'}
@@ -77,7 +78,7 @@ def write_inventory(path, n):
 
 
 def run_ours(inventory, cloud):
-    cmd = [str(REPO / '.venv/bin/ansible-playbook'), str(REPO / 'playbooks/enroll.yml'), '-i', str(inventory),
+    cmd = [ANSIBLE_PLAYBOOK, str(REPO / 'playbooks/enroll.yml'), '-i', str(inventory),
            '-e', json.dumps({'rackops_provision_state': 'available', 'rackops_cloud': cloud})]
     proc = subprocess.run(cmd, env=ansible_env(), capture_output=True, text=True, check=False)
     if proc.returncode:
@@ -107,34 +108,36 @@ def run_openstack_cloud(inventory_dir, n, cloud):
 def main():
     parser = argparse.ArgumentParser(description='enroll N nodes to available: sdk vs ours vs openstack.cloud')
     parser.add_argument('-n', type=int, default=200)
-    parser.add_argument('--cloud', default='rackops')
+    parser.add_argument('--cloud', default='rackops', help='the clouds.yaml entry of --engine demo')
+    add_arguments(parser)
     parser.add_argument('--skip-c', action='store_true', help='skip the openstack.cloud run (c)')
     args = parser.parse_args()
-    conn = openstack.connect(cloud=args.cloud)
-    cleanup(conn)
-    work = Path(tempfile.mkdtemp(prefix='rackops-bench-'))
-    inventory = work / 'inventory.yml'
-    write_inventory(inventory, args.n)
-    print('N=%d fake-hardware nodes, Ironic at %s' % (args.n, conn.baremetal.get_endpoint()))
-    try:
-        a = timed('(a) openstacksdk, sequential', lambda: run_sdk_sequential(conn, args.n))[0]
-        check_all_available(conn, args.n, '(a)')
+    with engine(args) as cloud:
+        conn = openstack.connect(cloud=cloud)
         cleanup(conn)
-        b = timed('(b) rackops.baremetal enroll.yml (available)', lambda: run_ours(inventory, args.cloud))[0]
-        check_all_available(conn, args.n, '(b)')
-        b2, changed = timed('(b) idempotent re-run', lambda: run_ours(inventory, args.cloud))
-        cleanup(conn)
-        print('\n(b)/(a) = %.2f  (target <= 1.25)' % (b / a))
-        print('(b) re-run: %.1f s, changed=%d  (target <= 10 s, changed=0)' % (b2, changed))
-        if not args.skip_c:
-            c = timed('(c) openstack.cloud.baremetal_node, forks=20',
-                      lambda: run_openstack_cloud(work, args.n, args.cloud))[0]
-            check_all_available(conn, args.n, '(c)')
+        work = Path(tempfile.mkdtemp(prefix='rackops-bench-'))
+        inventory = work / 'inventory.yml'
+        write_inventory(inventory, args.n)
+        print('N=%d fake-hardware nodes, Ironic at %s' % (args.n, conn.baremetal.get_endpoint()))
+        try:
+            a = timed('(a) openstacksdk, sequential', lambda: run_sdk_sequential(conn, args.n))[0]
+            check_all_available(conn, args.n, '(a)')
             cleanup(conn)
-            print('(c)/(b) = %.2f  (target >= 5)' % (c / b))
-    finally:
-        cleanup(conn)
-        shutil.rmtree(work, ignore_errors=True)
+            b = timed('(b) rackops.baremetal enroll.yml (available)', lambda: run_ours(inventory, cloud))[0]
+            check_all_available(conn, args.n, '(b)')
+            b2, changed = timed('(b) idempotent re-run', lambda: run_ours(inventory, cloud))
+            cleanup(conn)
+            print('\n(b)/(a) = %.2f  (target <= 1.25)' % (b / a))
+            print('(b) re-run: %.1f s, changed=%d  (target <= 10 s, changed=0)' % (b2, changed))
+            if not args.skip_c:
+                c = timed('(c) openstack.cloud.baremetal_node, forks=20',
+                          lambda: run_openstack_cloud(work, args.n, cloud))[0]
+                check_all_available(conn, args.n, '(c)')
+                cleanup(conn)
+                print('(c)/(b) = %.2f  (target >= 5)' % (c / b))
+        finally:
+            cleanup(conn)
+            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == '__main__':

@@ -25,7 +25,8 @@ from pathlib import Path
 
 import openstack
 import yaml
-from _common import REPO, ansible_env, baseline_venv, changed_total, timed
+from _common import ANSIBLE_PLAYBOOK, REPO, ansible_env, baseline_venv, changed_total, timed
+from _engine import add_arguments, engine
 from fleet_enroll import PREFIX, mac, ours, run_sdk_sequential
 
 IMAGE = {'source': 'http://127.0.0.1:9/images/disk.img', 'checksum': 'sha256:' + '0' * 64}
@@ -70,7 +71,7 @@ def write_inventory(path, n):
 
 
 def playbook(name, inventory, cloud, work):
-    cmd = [str(REPO / '.venv/bin/ansible-playbook'), str(REPO / 'playbooks' / name), '-i', str(inventory),
+    cmd = [ANSIBLE_PLAYBOOK, str(REPO / 'playbooks' / name), '-i', str(inventory),
            '-e', json.dumps({'rackops_cloud': cloud, 'rackops_report_dir': str(work / 'reports'),
                              'rackops_progress_interval': 5})]
     proc = subprocess.run(cmd, env=ansible_env(), capture_output=True, text=True, check=False)
@@ -107,47 +108,49 @@ def oc_action(cloud, state):
 def main():
     parser = argparse.ArgumentParser(description='full lifecycle of N nodes: sdk vs ours vs openstack.cloud')
     parser.add_argument('-n', type=int, default=200)
-    parser.add_argument('--cloud', default='rackops')
+    parser.add_argument('--cloud', default='rackops', help='the clouds.yaml entry of --engine demo')
+    add_arguments(parser)
     parser.add_argument('--skip-c', action='store_true', help='skip the openstack.cloud run (c)')
     args = parser.parse_args()
-    conn = openstack.connect(cloud=args.cloud)
-    cleanup(conn)
-    work = Path(tempfile.mkdtemp(prefix='rackops-bench-'))
-    inventory = work / 'inventory.yml'
-    write_inventory(inventory, args.n)
-    print('N=%d fake-hardware nodes, Ironic at %s' % (args.n, conn.baremetal.get_endpoint()))
-    try:
-        a = timed('(a) openstacksdk, sequential, whole lifecycle', lambda: run_sdk(conn, args.n))[0]
-        expect(conn, args.n, 'available', '(a)')
+    with engine(args) as cloud:
+        conn = openstack.connect(cloud=cloud)
         cleanup(conn)
-        b1 = timed('(b) provision.yml (enroll -> active)',
-                   lambda: playbook('provision.yml', inventory, args.cloud, work))[0]
-        expect(conn, args.n, 'active', '(b)')
-        b2, changed = timed('(b) provision.yml idempotent re-run',
-                            lambda: playbook('provision.yml', inventory, args.cloud, work))
-        b3 = timed('(b) undeploy.yml (active -> available)',
-                   lambda: playbook('undeploy.yml', inventory, args.cloud, work))[0]
-        expect(conn, args.n, 'available', '(b)')
-        b = b1 + b3
-        cleanup(conn)
-        print('\n(b) = %.1f s; (b)/(a) = %.2f  (target <= 1.25)' % (b, b / a))
-        print('(b) re-run on %d active nodes: %.1f s, changed=%d  (target <= 10 s, changed=0)' % (args.n, b2, changed))
-        if not args.skip_c:
-            c1 = timed('(c) openstack.cloud.baremetal_node, forks=20',
-                       lambda: run_openstack_cloud(work, args.cloud, oc_enroll(args.cloud)))[0]
-            for node in ours(conn):  # its quirk: it refuses nodes whose power state is unknown (None)
-                conn.baremetal.set_node_power_state(node.id, 'power off')
-            c2 = timed('(c) openstack.cloud.baremetal_node_action deploy',
-                       lambda: run_openstack_cloud(work, args.cloud, oc_action(args.cloud, 'present')))[0]
-            expect(conn, args.n, 'active', '(c)')
-            c3 = timed('(c) openstack.cloud.baremetal_node_action undeploy',
-                       lambda: run_openstack_cloud(work, args.cloud, oc_action(args.cloud, 'absent')))[0]
-            expect(conn, args.n, 'available', '(c)')
-            c = c1 + c2 + c3
-            print('(c) = %.1f s; (c)/(b) = %.2f  (target >= 5)' % (c, c / b))
-    finally:
-        cleanup(conn)
-        shutil.rmtree(work, ignore_errors=True)
+        work = Path(tempfile.mkdtemp(prefix='rackops-bench-'))
+        inventory = work / 'inventory.yml'
+        write_inventory(inventory, args.n)
+        print('N=%d fake-hardware nodes, Ironic at %s' % (args.n, conn.baremetal.get_endpoint()))
+        try:
+            a = timed('(a) openstacksdk, sequential, whole lifecycle', lambda: run_sdk(conn, args.n))[0]
+            expect(conn, args.n, 'available', '(a)')
+            cleanup(conn)
+            b1 = timed('(b) provision.yml (enroll -> active)',
+                       lambda: playbook('provision.yml', inventory, cloud, work))[0]
+            expect(conn, args.n, 'active', '(b)')
+            b2, changed = timed('(b) provision.yml idempotent re-run',
+                                lambda: playbook('provision.yml', inventory, cloud, work))
+            b3 = timed('(b) undeploy.yml (active -> available)',
+                       lambda: playbook('undeploy.yml', inventory, cloud, work))[0]
+            expect(conn, args.n, 'available', '(b)')
+            b = b1 + b3
+            cleanup(conn)
+            print('\n(b) = %.1f s; (b)/(a) = %.2f  (target <= 1.25)' % (b, b / a))
+            print('(b) re-run on %d active nodes: %.1f s, changed=%d  (target <= 10 s, changed=0)' % (args.n, b2, changed))
+            if not args.skip_c:
+                c1 = timed('(c) openstack.cloud.baremetal_node, forks=20',
+                           lambda: run_openstack_cloud(work, cloud, oc_enroll(cloud)))[0]
+                for node in ours(conn):  # its quirk: it refuses nodes whose power state is unknown (None)
+                    conn.baremetal.set_node_power_state(node.id, 'power off')
+                c2 = timed('(c) openstack.cloud.baremetal_node_action deploy',
+                           lambda: run_openstack_cloud(work, cloud, oc_action(cloud, 'present')))[0]
+                expect(conn, args.n, 'active', '(c)')
+                c3 = timed('(c) openstack.cloud.baremetal_node_action undeploy',
+                           lambda: run_openstack_cloud(work, cloud, oc_action(cloud, 'absent')))[0]
+                expect(conn, args.n, 'available', '(c)')
+                c = c1 + c2 + c3
+                print('(c) = %.1f s; (c)/(b) = %.2f  (target >= 5)' % (c, c / b))
+        finally:
+            cleanup(conn)
+            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == '__main__':

@@ -88,9 +88,9 @@ class Engine:
         """Run playbooks/install.yml with this engine's variables; its output."""
         return run_playbook(ROOT / 'playbooks/install.yml', dict(self.vars, **overrides), *args)[1]
 
-    def request(self, path, password=None, user='admin'):
+    def request(self, path, password=None, user='admin', headers=None):
         """(status, body) of a GET; password=None sends no credentials."""
-        req = urllib.request.Request(self.endpoint + path)
+        req = urllib.request.Request(self.endpoint + path, headers=headers or {})
         if password is not None:
             token = b64encode(('%s:%s' % (user, password)).encode()).decode()
             req.add_header('Authorization', 'Basic ' + token)

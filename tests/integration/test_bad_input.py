@@ -19,7 +19,7 @@ def install_expecting_failure(base: Path, **overrides):
 def assert_nothing_started(base: Path):
     """No control script was installed, so no service was defined or started."""
     assert not (base / 'opt/bin/rackops-ironicctl').exists()
-    procs = subprocess.run(['ps', '-eo', 'args'], capture_output=True, text=True, check=True).stdout
+    procs = subprocess.run(['ps', '-ww', '-eo', 'args'], capture_output=True, text=True, check=True).stdout
     assert str(base) not in procs
 
 
@@ -33,6 +33,25 @@ def test_unknown_database(scratch_base):
 def test_database_url_missing(scratch_base):
     output = install_expecting_failure(scratch_base, ironic_database='postgresql')
     assert 'ironic_database_url' in output
+    assert_nothing_started(scratch_base)
+
+
+def test_split_layout_on_sqlite(scratch_base):
+    output = install_expecting_failure(scratch_base, ironic_process_layout='split')
+    assert 'ironic_process_layout: split runs several Ironic processes on one database' in output
+    assert_nothing_started(scratch_base)
+
+
+def test_json_rpc_port_already_taken(scratch_base):
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        output = install_expecting_failure(
+            scratch_base, ironic_process_layout='split', ironic_conductor_count=2, ironic_json_rpc_port=port - 1,
+            ironic_database='postgresql', ironic_database_url='postgresql://ironic:secret@127.0.0.1:1/ironic')
+    assert 'ironic_json_rpc_port: port %d-%d is already in use' % (port - 1, port) in output
+    assert 'secret' not in output
     assert_nothing_started(scratch_base)
 
 

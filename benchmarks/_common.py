@@ -33,6 +33,14 @@ def ansible_env(extra=None):
     return env
 
 
+def failures(output, limit=5):
+    """The failed hosts' lines of an ansible-playbook run (its recap alone says nothing), and the recap's count."""
+    lines = [line for line in output.splitlines() if line.startswith(('fatal:', 'failed:'))]
+    failed = sum(1 for line in output.split('PLAY RECAP', 1)[-1].splitlines() if 'failed=0' not in line and 'failed=' in line)
+    return '%d host(s) failed; the first %d:\n%s' % (failed, min(limit, len(lines)), '\n'.join(
+        line[:600] for line in lines[:limit]))
+
+
 def changed_total(output):
     recap = output.split('PLAY RECAP', 1)[-1]
     return sum(int(part.split('=')[1]) for part in recap.split() if part.startswith('changed='))

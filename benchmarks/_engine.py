@@ -14,6 +14,7 @@ import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 from pathlib import Path
 
@@ -40,23 +41,39 @@ def _install(variables):
         raise SystemExit('installing the engine failed:\n' + (proc.stdout + proc.stderr)[-4000:])
 
 
-@contextlib.contextmanager
-def engine(args):
-    """Yields the clouds.yaml cloud name to measure; OS_CLIENT_CONFIG_FILE points at it."""
-    if args.engine == 'demo':
-        yield args.cloud
-        return
-    if BASE.exists():
-        subprocess.run([str(REPO / 'scripts/scratch-postgresql.sh'), 'stop', str(BASE / 'postgresql')], check=False)
-        shutil.rmtree(BASE)
-    BASE.mkdir(parents=True, mode=0o755)
-    variables = {
+def _raise_on_sigterm(signum, frame):
+    # a stopped benchmark still removes its engine (the finally below)
+    raise SystemExit('stopped by signal %d' % signum)
+
+
+def _remove():
+    """Removes a private engine left by an earlier run (or this one)."""
+    if (BASE / 'opt/bin/rackops-ironicctl').exists():
+        _install(dict(_variables(), ironic_state='absent', ironic_purge_data=True))
+    subprocess.run([str(REPO / 'scripts/scratch-postgresql.sh'), 'stop', str(BASE / 'postgresql')], check=False)
+    shutil.rmtree(BASE, ignore_errors=True)
+
+
+def _variables():
+    return {
         'ironic_install_dir': str(BASE / 'opt'), 'ironic_venv_dir': VENV, 'ironic_config_dir': str(BASE / 'etc'),
         'ironic_state_dir': str(BASE / 'state'), 'ironic_log_dir': str(BASE / 'log'),
         'ironic_http_root': str(BASE / 'httpboot'), 'ironic_tftp_root': str(BASE / 'tftpboot'),
         'ironic_image_cache_dir': str(BASE / 'image-cache'), 'ironic_api_port': API_PORT,
         'ironic_cli_link_dir': '', 'ironic_cloud_name': CLOUD, 'ironic_clouds_yaml_path': str(BASE / 'clouds.yaml'),
     }
+
+
+@contextlib.contextmanager
+def engine(args):
+    """Yields the clouds.yaml cloud name to measure; OS_CLIENT_CONFIG_FILE points at it."""
+    if args.engine == 'demo':
+        yield args.cloud
+        return
+    signal.signal(signal.SIGTERM, _raise_on_sigterm)
+    _remove()
+    BASE.mkdir(parents=True, mode=0o755)
+    variables = _variables()
     if args.engine == 'split':
         url = subprocess.run([str(REPO / 'scripts/scratch-postgresql.sh'), 'start', str(BASE / 'postgresql'),
                               str(PG_PORT)], capture_output=True, text=True, check=True).stdout.strip()
@@ -69,9 +86,7 @@ def engine(args):
         print('engine: %s%s' % (args.engine, ', %d conductor(s)' % args.conductors if args.engine == 'split' else ''))
         yield CLOUD
     finally:
-        _install(dict(variables, ironic_state='absent', ironic_purge_data=True))
-        subprocess.run([str(REPO / 'scripts/scratch-postgresql.sh'), 'stop', str(BASE / 'postgresql')], check=False)
-        shutil.rmtree(BASE, ignore_errors=True)
+        _remove()
         if previous is None:
             os.environ.pop('OS_CLIENT_CONFIG_FILE', None)
         else:

@@ -12,7 +12,8 @@ serial log - to time, per machine:
   total                provision.yml's start to the last machine's login prompt
 
 Machine i is SeaBIOS behind IPMI when i is even, UEFI behind Redfish when odd
-(as in the e2e test and the demo). Then removes the lab. Usage:
+(as in the e2e test and the demo). Then removes the lab, keeping the serial
+logs in /var/tmp/rackops-bench-logs. Usage:
   .venv/bin/python benchmarks/e2e.py -n 1 -n 2
 """
 
@@ -21,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import threading
@@ -30,6 +32,7 @@ from pathlib import Path
 from _common import ANSIBLE_PLAYBOOK, REPO, ansible_env, changed_total
 
 SUBNET = '10.94.0'
+KEPT_LOGS = '/var/tmp/rackops-bench-logs'
 LAB = {
     'virtual_rack_name': 'rvr-bench', 'virtual_rack_host_interface': 'rvhbench',
     'virtual_rack_address': SUBNET + '.1', 'virtual_rack_ipv6_address': 'fd94::1',
@@ -113,6 +116,10 @@ def run(count):
         sampler.stop.set()
         sampler.join()
         rerun = playbook('provision.yml', dict(lab, rackops_inspect=True), '-i', LAB['virtual_rack_inventory_file'])
+        # the lab goes, the serial logs stay: where a slow phase is explained
+        subprocess.run(['mkdir', '-p', KEPT_LOGS], check=True)
+        for name, serial in serials.items():
+            shutil.copy(serial, '%s/%d-machines-%s.serial.log' % (KEPT_LOGS, count, name))
         rows = []
         for name, ev in sampler.first.items():
             def span(a, b):

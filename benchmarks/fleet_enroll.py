@@ -26,7 +26,7 @@ from pathlib import Path
 
 import openstack
 import yaml
-from _common import ANSIBLE_PLAYBOOK, REPO, ansible_env, baseline_venv, changed_total, timed
+from _common import ANSIBLE_PLAYBOOK, REPO, ansible_env, baseline_venv, changed_total, failures, timed
 from _engine import add_arguments, engine
 
 PREFIX = 'bench-'
@@ -102,7 +102,7 @@ def run_openstack_cloud(inventory_dir, n, cloud):
     proc = subprocess.run(cmd, env=dict(os.environ, ANSIBLE_NOCOLOR='1', ANSIBLE_HOST_KEY_CHECKING='0'),
                           capture_output=True, text=True, check=False)
     if proc.returncode:
-        raise SystemExit('openstack.cloud run failed:\n' + proc.stdout[-4000:])
+        raise SystemExit('openstack.cloud run failed:\n' + failures(proc.stdout))
 
 
 def main():

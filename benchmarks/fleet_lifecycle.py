@@ -25,7 +25,7 @@ from pathlib import Path
 
 import openstack
 import yaml
-from _common import ANSIBLE_PLAYBOOK, REPO, ansible_env, baseline_venv, changed_total, timed
+from _common import ANSIBLE_PLAYBOOK, REPO, ansible_env, baseline_venv, changed_total, failures, timed
 from _engine import add_arguments, engine
 from fleet_enroll import PREFIX, mac, ours, run_sdk_sequential
 
@@ -89,7 +89,7 @@ def run_openstack_cloud(work, cloud, tasks):
                            '-f', '20'], env=dict(os.environ, ANSIBLE_NOCOLOR='1'),
                           capture_output=True, text=True, check=False)
     if proc.returncode:
-        raise SystemExit('openstack.cloud run failed:\n' + proc.stdout[-4000:])
+        raise SystemExit('openstack.cloud run failed:\n' + failures(proc.stdout))
 
 
 def oc_enroll(cloud):

@@ -111,6 +111,11 @@ class Engine:
             time.sleep(0.2)
         raise AssertionError('Ironic API did not answer within %s s' % timeout)
 
+    def remove(self):
+        """Stop and remove this engine (its processes, files and data), whatever state it is in."""
+        run_playbook(ROOT / 'playbooks/install.yml',
+                     dict(self.vars, ironic_state='absent', ironic_purge_data=True), expect_ok=False)
+
     def ctl_run(self, *args):
         return subprocess.run([self.ctl, *args], capture_output=True, text=True, check=False)
 
@@ -171,8 +176,7 @@ def engine():
         eng.first_install_output = eng.install()
         yield eng
     finally:
-        run_playbook(ROOT / 'playbooks/install.yml',
-                     dict(eng.vars, ironic_state='absent', ironic_purge_data=True), expect_ok=False)
+        eng.remove()
         shutil.rmtree(base, ignore_errors=True)
 
 

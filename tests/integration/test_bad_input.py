@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import subprocess
 from pathlib import Path
@@ -42,11 +43,17 @@ def test_split_layout_on_sqlite(scratch_base):
     assert_nothing_started(scratch_base)
 
 
-def test_json_rpc_port_already_taken(scratch_base):
+@contextlib.contextmanager
+def a_taken_port():
+    """A port another process (this one) listens on, for as long as the block runs."""
     with socket.socket() as sock:
         sock.bind(('127.0.0.1', 0))
         sock.listen()
-        port = sock.getsockname()[1]
+        yield sock.getsockname()[1]
+
+
+def test_json_rpc_port_already_taken(scratch_base):
+    with a_taken_port() as port:
         output = install_expecting_failure(
             scratch_base, ironic_process_layout='split', ironic_conductor_count=2, ironic_json_rpc_port=port - 1,
             ironic_database='postgresql', ironic_database_url='postgresql://ironic:secret@127.0.0.1:1/ironic')
@@ -65,10 +72,7 @@ def test_unwritable_state_dir(scratch_base):
 
 
 def test_port_already_taken(scratch_base):
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        sock.listen()
-        port = sock.getsockname()[1]
+    with a_taken_port() as port:
         output = install_expecting_failure(scratch_base, port=port)
     assert 'ironic_api_port' in output
     assert 'port %d is already in use' % port in output

@@ -69,8 +69,7 @@ def split_engine():
         eng.first_install_output = eng.install()
         yield eng
     finally:
-        run_playbook(ROOT / 'playbooks/install.yml',
-                     dict(eng.vars, ironic_state='absent', ironic_purge_data=True), expect_ok=False)
+        eng.remove()
         subprocess.run([str(SCRATCH_PG), 'stop', str(pg_dir)], check=False)
         shutil.rmtree(base, ignore_errors=True)
 

@@ -9,12 +9,16 @@ the records, ask for a transition, wait, ...). Within a phase, nodes are
 handled by a bounded thread pool; one node's failure is recorded in its own
 result and removes it from later phases, never stops the others. Waiting is
 one ``GET /v1/nodes`` per cycle for the whole fleet, not one GET per node.
+
+``run_pipeline`` does the same without the barriers between phases: each
+node goes on to its next step as soon as it is done with one.
 """
 
 from __future__ import annotations
 
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor
+from concurrent.futures import wait as wait_futures
 
 from ansible_collections.rackops.baremetal.plugins.module_utils._errors import BaremetalError
 
@@ -151,14 +155,120 @@ def wait_for(list_nodes, results, check, timeout, interval=1.0, progress=None,
             break
         if clock() >= deadline:
             for result in waiting.values():
-                hint = ''
-                if result.provision_state in AGENT_WAIT_STATES:
-                    hint = ('; its deploy ramdisk never reported back: check that the machine network-booted'
-                            ' (its console, the DHCP/TFTP log) and reaches the Ironic API')
-                result.fail('timed out after %d s waiting (provision state %s, power %s)%s'
-                            % (timeout, result.provision_state, result.power_state, hint))
+                _time_out(result, timeout)
             break
         sleep(interval)
+
+
+def _time_out(result, timeout):
+    hint = ''
+    if result.provision_state in AGENT_WAIT_STATES:
+        hint = ('; its deploy ramdisk never reported back: check that the machine network-booted'
+                ' (its console, the DHCP/TFTP log) and reaches the Ironic API')
+    result.fail('timed out after %d s waiting (provision state %s, power %s)%s'
+                % (timeout, result.provision_state, result.power_state, hint))
+
+
+def run_pipeline(results, steps, list_nodes, concurrency, timeout, interval=1.0):
+    """Take every result not failed yet through its own ``steps``, each node at its own pace.
+
+    ``steps(result)`` yields ``(name, work)`` pairs; it is a generator, so a
+    later step may depend on what an earlier one found. ``work(result)``
+    runs in a pool of ``concurrency`` threads and returns None when its
+    step is done, or ``check(result, node)`` (as for ``wait_for``) when
+    the node must now reach a state. Waiting nodes are decided by one
+    ``list_nodes()`` per cycle for the whole fleet, and each goes on to
+    its next step as soon as its check says 'done'.
+
+    Why not phases: a phase waits for its slowest node before the next
+    one starts, so Ironic's conductor idles while its API takes the last
+    requests of a phase, and the API idles while the conductor finishes
+    the last transitions. Here the first nodes are being cleaned while
+    the last are still being created.
+
+    A BaremetalError fails that node only; a node that waits longer than
+    ``timeout`` for one step fails with a timeout message. Returns
+    {step name: seconds from its first start to its last end}: the
+    steps overlap, so these add up to more than the wall time.
+    """
+    sequences = {id(r): steps(r) for r in results if not r.failed}
+    if not sequences:
+        return {}
+    spans = {}  # step name -> [first start, last end]
+    current = {}  # id(result) -> the name of the step it is in
+    running = {}  # future -> result
+    waiting = {}  # uuid -> (result, check, deadline)
+
+    def work_step(result, work):
+        try:
+            return work(result)
+        except BaremetalError as exc:
+            result.fail(exc.describe(with_last_error=False), exc.last_error)
+            return None
+
+    def end_step(result):
+        name = current.pop(id(result), None)
+        if name is not None:
+            spans[name][1] = time.monotonic()
+
+    def advance(result, pool):
+        end_step(result)
+        step = None if result.failed else next(sequences[id(result)], None)
+        if step is None:
+            result.stop_clock()
+            return
+        name, work = step
+        current[id(result)] = name
+        spans.setdefault(name, [time.monotonic(), None])
+        running[pool.submit(work_step, result, work)] = result
+
+    def poll(pool):
+        by_uuid = {}
+        for node in list_nodes():
+            get = field_getter(node)
+            by_uuid[get('id') or get('uuid')] = node
+        now = time.monotonic()
+        for uuid, (result, check, deadline) in list(waiting.items()):
+            node = by_uuid.get(uuid)
+            verdict = 'node disappeared from Ironic while waiting'
+            if node is not None:
+                result.observe(node)
+                verdict = check(result, node)
+            if verdict == 'wait' and now < deadline:
+                continue
+            del waiting[uuid]
+            if verdict == 'wait':
+                _time_out(result, timeout)
+            elif verdict != 'done':
+                result.fail(verdict)
+            advance(result, pool)
+
+    workers = max(1, min(concurrency, len(sequences)))
+    next_poll = None
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for result in results:
+            if id(result) in sequences:
+                advance(result, pool)
+        while running or waiting:
+            if running:
+                pause = None if next_poll is None else max(0.0, next_poll - time.monotonic())
+                finished, _ = wait_futures(list(running), timeout=pause, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    result = running.pop(future)
+                    check = future.result()  # anything but a BaremetalError is a bug: raised here
+                    if check is None or result.failed:
+                        advance(result, pool)
+                    else:
+                        waiting[result.uuid] = (result, check, time.monotonic() + timeout)
+                        if next_poll is None:
+                            # a request just accepted has not ended yet: look after one interval
+                            next_poll = time.monotonic() + interval
+            elif next_poll is not None:
+                time.sleep(max(0.0, next_poll - time.monotonic()))
+            if waiting and next_poll is not None and time.monotonic() >= next_poll:
+                poll(pool)
+                next_poll = time.monotonic() + interval if waiting else None
+    return {name: round(end - start, 2) for name, (start, end) in spans.items() if end is not None}
 
 
 def summarize(results, fail_on, noun='nodes'):

@@ -33,8 +33,8 @@ def settled(node_get):
     return not node_get('target_provision_state') and power_settled(node_get)
 
 
-def wait_provision(module, results, done_state, failed_states, timeout, interval):
-    """Wait until each node reaches ``done_state`` (and is unlocked) or fails."""
+def provision_check(done_state, failed_states):
+    """``check(result, node)``: has the node reached ``done_state`` (and is unlocked), or failed?"""
 
     def check(result, node):
         get = field_getter(node)
@@ -48,8 +48,12 @@ def wait_provision(module, results, done_state, failed_states, timeout, interval
         if state in failed_states:
             return 'ended in %s instead of %s' % (state, done_state)
         return 'wait'
+    return check
 
-    wait_for(list_fleet(module), results, check, timeout, interval)
+
+def wait_provision(module, results, done_state, failed_states, timeout, interval):
+    """Wait until each node reaches ``done_state`` (and is unlocked) or fails."""
+    wait_for(list_fleet(module), results, provision_check(done_state, failed_states), timeout, interval)
 
 
 def wait_power(module, results, timeout, interval, want=None):

@@ -168,10 +168,16 @@ retries:
   type: list
   elements: dict
 timings:
-  description: Seconds spent in each phase of the run (read, records, ports, manage, provide, validate).
+  description:
+    - Seconds of each step of the run (read, records, ports, manage, provide, validate), from the
+      first node's start of that step to the last node's end of it.
+    - Each node goes on to its next step as soon as it is done with one, so the steps overlap and
+      add up to more than the run took.
+    - When a MAC or bond moves between two nodes of the task, every node's records step runs before
+      any node's ports step.
   returned: success
   type: dict
-  sample: {read: 0.4, records: 10.2, ports: 5.1, manage: 6.3, provide: 9.8, validate: 2.1}
+  sample: {read: 0.4, records: 10.2, ports: 9.1, manage: 11.3, provide: 14.8, validate: 15.1}
 concurrency:
   description: How many nodes were worked on at once.
   returned: success
@@ -179,7 +185,7 @@ concurrency:
 '''
 
 
-from ansible_collections.rackops.baremetal.plugins.module_utils._fleet import run_phase
+from ansible_collections.rackops.baremetal.plugins.module_utils._fleet import run_phase, run_pipeline
 from ansible_collections.rackops.baremetal.plugins.module_utils._inventory import (
     HAS_JSONSCHEMA, JSONSCHEMA_IMPORT_ERROR, to_ironic, validate_fleet)
 from ansible_collections.rackops.baremetal.plugins.module_utils._module import IronicModule
@@ -188,13 +194,12 @@ from ansible_collections.rackops.baremetal.plugins.module_utils._fleet_options i
 from ansible_collections.rackops.baremetal.plugins.module_utils._reconcile import (
     ACTION_RESULT, plan_node_patch, plan_portgroups, plan_ports, plan_traits, provision_path)
 from ansible_collections.rackops.baremetal.plugins.module_utils._redact import redact
-from ansible_collections.rackops.baremetal.plugins.module_utils._waiting import wait_provision
+from ansible_collections.rackops.baremetal.plugins.module_utils._waiting import list_fleet, provision_check
 
 from ansible.module_utils.basic import missing_required_lib
 
 # States from which a node may be deleted without force.
 DELETABLE = ('enroll', 'manageable', 'available', 'clean failed', 'inspect failed', 'adopt failed')
-READ_CONCURRENCY = 8
 
 
 # Failure states where Ironic refuses interface changes outside maintenance.
@@ -202,7 +207,7 @@ INTERFACE_LOCKED_STATES = ('deploy failed', 'clean failed', 'inspect failed', 'e
 
 
 class NodeManager(FleetTask):
-    """Brings a fleet of nodes to their descriptions, phase by phase."""
+    """Brings a fleet of nodes to their descriptions, each node at its own pace (run_pipeline)."""
 
     def __init__(self, module, servers):
         super().__init__(module, [s['name'] for s in servers])
@@ -328,7 +333,7 @@ class NodeManager(FleetTask):
         self.pending_ports[result.name] = (node.id, plan_ports([], ports), groups, [])
 
     def release_ports(self, result, port_plan, old_groups):
-        """First phase: remove ports, take ports out of groups, remove groups."""
+        """Removals first: ports, ports out of groups, groups."""
         for port in port_plan['delete']:
             result.did('remove port %s' % port['address'])
             if not self.check:
@@ -344,8 +349,8 @@ class NodeManager(FleetTask):
                 self.call(result, 'remove bond %s of' % group['name'], self.baremetal.delete_port_group, group['id'])
 
     def add_ports(self, result):
-        """Second phase: every removal of the fleet is done, so a MAC moving
-        between two of its nodes is free before it is added."""
+        """Additions after removals: this node's, and when a MAC or bond moves
+        between two nodes of the fleet, every node's (see moves_within_fleet)."""
         if result.name not in self.pending_ports:
             return
         node_id, port_plan, new_groups, group_updates = self.pending_ports.pop(result.name)
@@ -417,62 +422,82 @@ class NodeManager(FleetTask):
         result.provision_state = None
         result.extra['removed'] = True
 
-    # -- provision state -----------------------------------------------------
-    def transition(self, action):
-        """Ask every node whose path needs ``action`` now; then wait for them all."""
-        target = self.params['provision_state']
-        movers = []
-        for result, server in zip(self.results, self.servers):
-            if result.failed or result.extra.get('removed') or server.get('state', self.params['state']) == 'absent':
-                continue
-            path = provision_path(result.provision_state, target)
-            if path is None:
-                result.extra.setdefault('note', 'left in %s (not moved by this module)' % result.provision_state)
-                continue
-            if path and path[0] == action:
-                movers.append(result)
-        if not movers:
-            return
+    # -- provision state ---------------------------------------------------
+    def path(self, result, server):
+        """The provision actions that take this node to the task's target (after its record step)."""
+        if result.failed or result.extra.get('removed') or server.get('state', self.params['state']) == 'absent':
+            return []
+        path = provision_path(result.provision_state, self.params['provision_state'])
+        if path is None:
+            result.extra.setdefault('note', 'left in %s (not moved by this module)' % result.provision_state)
+            return []
+        return path
 
-        def ask(result):
-            result.did(action)
-            if not self.check:
-                self.call(result, action, self.baremetal.set_node_provision_state, result.uuid, action)
-
-        run_phase(movers, ask, self.concurrency)
+    def move(self, result, action):
+        """Ask for one provision action; the pipeline then waits for its end state."""
+        result.did(action)
         done_state, failed_states = ACTION_RESULT[action]
         if self.check:
-            for result in movers:
-                result.provision_state = done_state
+            result.provision_state = done_state
+            return None
+        self.call(result, action, self.baremetal.set_node_provision_state, result.uuid, action)
+        return provision_check(done_state, failed_states)
+
+    def validate(self, result):
+        if not result.uuid or result.extra.get('removed'):
             return
-        wait_provision(self.module, movers, done_state, failed_states,
-                       self.params['timeout'], self.params['wait_interval'])
+        if not self.params['validate_deployed'] and not result.changed and result.provision_state == 'active':
+            return  # validated when it was deployed; nothing about it changed since
+        report = self.call(result, 'validate', self.baremetal.validate_node, result.uuid, required=())
+        result.extra['validation'] = {iface: {'result': v.result, 'reason': v.reason}
+                                      for iface, v in sorted(report.items())}
 
-    def validate(self):
-        if not self.params['validate']:
-            return
+    # -- the run -------------------------------------------------------------
+    def moves_within_fleet(self):
+        """Does a MAC the fleet wants (a NIC's or a bond's) sit on another node of the fleet now?
 
-        def check(result):
-            if not result.uuid or result.extra.get('removed'):
-                return
-            if not self.params['validate_deployed'] and not result.changed and result.provision_state == 'active':
-                return  # validated when it was deployed; nothing about it changed since
-            report = self.call(result, 'validate', self.baremetal.validate_node, result.uuid, required=())
-            result.extra['validation'] = {iface: {'result': v.result, 'reason': v.reason}
-                                          for iface, v in sorted(report.items())}
+        Then it must leave that node before it is added to its new one, so
+        every node's record step (which removes) runs before any node's
+        port step (which adds). Ironic keeps MACs unique across nodes.
+        """
+        fleet = {s['name'] for s in self.servers}
+        owners = {}
+        for node_uuid, ports in self.ports.items():
+            for port in ports:
+                owners[port['address']] = self.names_by_uuid.get(node_uuid)
+        for node_uuid, groups in self.portgroups.items():
+            for group in groups:
+                if group.get('address'):
+                    owners[group['address'].lower()] = self.names_by_uuid.get(node_uuid)
+        for server in self.servers:
+            if server.get('state', self.params['state']) != 'present':
+                continue
+            _fields, ports, groups = to_ironic(server)
+            for address in [p['address'] for p in ports] + [g['address'] for g in groups if g.get('address')]:
+                owner = owners.get(address)
+                if owner in fleet and owner != server['name']:
+                    return True
+        return False
 
-        # Validation only reads: the writer limit of SQLite does not apply.
-        run_phase([r for r, s in zip(self.results, self.servers)
-                   if s.get('state', self.params['state']) == 'present'], check, max(self.concurrency, READ_CONCURRENCY))
+    def steps(self, result, server, records_done):
+        """One node's way: record, ports, provision actions, validation (a generator: see run_pipeline)."""
+        if not records_done:
+            yield 'records', lambda r: self.reconcile_record(r, server)
+        yield 'ports', self.add_ports
+        for action in self.path(result, server):
+            yield action, lambda r, action=action: self.move(r, action)
+        if self.params['validate'] and server.get('state', self.params['state']) == 'present':
+            yield 'validate', self.validate
 
     def run(self):
         servers = dict(zip((id(r) for r in self.results), self.servers))
-        self.timed('records', run_phase, self.results, lambda r: self.reconcile_record(r, servers[id(r)]),
-                   self.concurrency)
-        self.timed('ports', run_phase, self.results, self.add_ports, self.concurrency)
-        self.timed('manage', self.transition, 'manage')
-        self.timed('provide', self.transition, 'provide')
-        self.timed('validate', self.validate)
+        barrier = self.moves_within_fleet()
+        if barrier:
+            self.timed('records', run_phase, self.results, lambda r: self.reconcile_record(r, servers[id(r)]),
+                       self.concurrency)
+        self.timings.update(run_pipeline(
+            self.results, lambda r: self.steps(r, servers[id(r)], barrier), list_fleet(self.module),
+            self.concurrency, self.params['timeout'], self.params['wait_interval']))
 
 
 def main():

@@ -100,6 +100,24 @@ def test_out_of_band_properties_survive_and_a_moved_mac_moves_the_port(engine, f
     play(engine, 'enroll.yml', fleet_inventory)  # back to the shared inventory
 
 
+def test_two_nodes_swap_their_macs_in_one_run(engine, fleet_inventory, tmp_path):
+    # each MAC must leave its node before the other node takes it: every
+    # node's removals run before any node's additions (the node module's
+    # one barrier; without a move, each node goes on at its own pace)
+    servers = fleet_servers()
+    servers['fk-06']['nics'], servers['fk-07']['nics'] = servers['fk-07']['nics'], servers['fk-06']['nics']
+    inventory = write_inventory(tmp_path / 'swapped.yml', servers, DEFAULTS)
+    code, output = play(engine, 'enroll.yml', inventory)
+    conn = engine.sdk()
+    nodes = ours(conn)
+    for name, index in (('fk-06', 7), ('fk-07', 6)):
+        assert {p.address for p in conn.baremetal.ports(node=nodes[name].id)} == {mac(index)}, (name, output[-3000:])
+    assert recap(output)['failed'] == 0
+    assert recap(play(engine, 'enroll.yml', inventory)[1])['changed'] == 0
+    play(engine, 'enroll.yml', fleet_inventory)  # back to the shared inventory
+    assert {p.address for p in conn.baremetal.ports(node=nodes['fk-06'].id)} == {mac(6)}
+
+
 def test_one_invalid_host_stops_everything_before_writing(engine, tmp_path):
     servers = fleet_servers(5, prefix='bad')
     servers['bad-03']['bmc'] = {'driver': 'ipmi', 'adress': '10.0.0.3'}

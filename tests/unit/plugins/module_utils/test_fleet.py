@@ -10,6 +10,7 @@ from ansible_collections.rackops.baremetal.plugins.module_utils._errors import B
 from ansible_collections.rackops.baremetal.plugins.module_utils._fleet import (
     NodeResult,
     run_phase,
+    run_pipeline,
     summarize,
     wait_for,
 )
@@ -125,3 +126,87 @@ def test_fleet_task_matches_results_to_records_by_name_or_uuid():
     assert by_name['gone'].failed and by_name['gone'].msg == 'not there' and not by_name['later'].failed
     task.timed('phase', lambda: None)
     assert task.timings['phase'] >= 0 and task.concurrency == 2
+
+
+def test_pipeline_takes_each_node_on_without_waiting_for_the_others():
+    fleet = results(3)
+    events, lock, polls = [], threading.Lock(), []
+    # u0 is done at the first poll, u1 only at the fourth, u2 ends in a failure state
+    states = {'u0': ['manageable'], 'u1': ['verifying'] * 3 + ['manageable'], 'u2': ['verifying', 'enroll']}
+
+    def list_nodes():
+        polls.append(1)
+        cycle = len(polls) - 1
+        return [{'uuid': u, 'provision_state': s[min(cycle, len(s) - 1)]} for u, s in states.items()]
+
+    def check(result, node):
+        return {'manageable': 'done', 'verifying': 'wait'}.get(node['provision_state'], 'ended in enroll')
+
+    def note(what):
+        def work(result):
+            with lock:
+                events.append((what, result.name, len(polls)))
+        return work
+
+    def steps(result):
+        yield 'records', note('records')
+        yield 'manage', lambda r: (note('manage')(r), check)[1]
+        # decided only now: the node's state is what the wait left
+        yield 'validate', note('validate %s' % result.provision_state)
+
+    spans = run_pipeline(fleet, steps, list_nodes, concurrency=2, timeout=60, interval=0.01)
+    assert [(r.failed, r.provision_state) for r in fleet] == [(False, 'manageable'), (False, 'manageable'),
+                                                              (True, 'enroll')]
+    assert fleet[2].msg == 'ended in enroll'
+    # n0 was validated after the first poll, while n1 still waited
+    assert ('validate manageable', 'n0', 1) in events and ('validate manageable', 'n1', 4) in events
+    assert not [e for e in events if e[1] == 'n2' and e[0].startswith('validate')]
+    assert len(polls) == 4
+    assert sorted(spans) == ['manage', 'records', 'validate'] and all(v >= 0 for v in spans.values())
+
+
+def test_pipeline_isolates_failures_and_bounds_concurrency():
+    fleet = results(8)
+    active, peak, lock, done = [0], [0], threading.Lock(), []
+
+    def step(result):
+        with lock:
+            active[0] += 1
+            peak[0] = max(peak[0], active[0])
+        try:
+            if result.name == 'n5':
+                raise BaremetalError('create', 'boom', node=result.name, status_code=409)
+        finally:
+            with lock:
+                active[0] -= 1
+
+    def steps(result):
+        yield 'create', step
+        yield 'after', done.append
+
+    run_pipeline(fleet, steps, lambda: [], concurrency=3, timeout=60, interval=0.01)
+    assert [r.name for r in fleet if r.failed] == ['n5']
+    assert fleet[5].msg == 'Failed to create node n5 (HTTP 409): boom'
+    assert sorted(r.name for r in done) == ['n%d' % i for i in range(8) if i != 5]
+    assert peak[0] <= 3
+
+
+def test_pipeline_times_out_only_the_slow_node_and_raises_bugs():
+    fleet = results(2)
+
+    def steps(result):
+        yield 'wait', lambda r: (lambda res, node: 'done' if node['provision_state'] == 'available' else 'wait')
+
+    run_pipeline(fleet, steps, lambda: [{'uuid': 'u0', 'provision_state': 'available'},
+                                        {'uuid': 'u1', 'provision_state': 'clean wait'}],
+                 concurrency=2, timeout=0.05, interval=0.01)
+    assert not fleet[0].failed
+    assert fleet[1].failed and fleet[1].msg.startswith('timed out after 0 s waiting (provision state clean wait')
+    assert 'never reported back' in fleet[1].msg
+    # a node missing from the list fails; a bug in a step is raised
+    gone = results(1)
+    run_pipeline(gone, steps, lambda: [], concurrency=1, timeout=60, interval=0.01)
+    assert gone[0].msg == 'node disappeared from Ironic while waiting'
+    with pytest.raises(KeyError):
+        run_pipeline(results(2), lambda r: iter([('bug', lambda res: {}['x'])]), lambda: [], concurrency=2,
+                     timeout=1, interval=0.01)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -78,11 +79,17 @@ def write_inventory(path, n):
 
 
 def run_ours(inventory, cloud):
-    cmd = [ANSIBLE_PLAYBOOK, str(REPO / 'playbooks/enroll.yml'), '-i', str(inventory),
+    # -v: the node task's result (with its per-step timings) is printed
+    cmd = [ANSIBLE_PLAYBOOK, '-v', str(REPO / 'playbooks/enroll.yml'), '-i', str(inventory),
            '-e', json.dumps({'rackops_provision_state': 'available', 'rackops_cloud': cloud})]
-    proc = subprocess.run(cmd, env=ansible_env(), capture_output=True, text=True, check=False)
+    proc = subprocess.run(cmd, env=ansible_env({'ANSIBLE_CALLBACK_RESULT_FORMAT': 'json'}),
+                          capture_output=True, text=True, check=False)
     if proc.returncode:
         raise SystemExit('enroll.yml failed:\n' + proc.stdout[-4000:] + proc.stderr[-2000:])
+    timings = re.search(r'"timings": (\{[^}]*\})', proc.stdout)
+    if timings:
+        print('    node module, seconds per step (they overlap): %s'
+              % ', '.join('%s %.1f' % item for item in json.loads(timings.group(1)).items()))
     return changed_total(proc.stdout)
 
 

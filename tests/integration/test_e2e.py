@@ -210,8 +210,14 @@ def test_provision_takes_the_machines_to_their_os(lab):
     for name, serial in serials.items():
         console = last_boot(serial)
         assert 'root=LABEL=root' in console and '%s login:' % name in console, (name, console[-3000:])
-    # the UEFI machine came up through the firmware's UEFI path
-    assert 'BdsDxe' in serials['e2e-uefi'].read_text(errors='replace')
+    # the UEFI machine came up through the firmware's UEFI path, and straight
+    # from its disk as Ironic asked: no network boot between the deploy
+    # agent's kernel and the OS's (it used to try PXE v4, v6 and HTTP first)
+    uefi = serials['e2e-uefi'].read_text(errors='replace')
+    assert 'BdsDxe' in uefi
+    os_start = uefi.rfind('Command line:')
+    before_os = uefi[uefi.rfind('Command line:', 0, os_start):os_start]
+    assert 'PXEv4' not in before_os and 'HTTPv4' not in before_os, before_os[-3000:]
 
     # the config drive gave each its address, host name and the lab's key
     for name in NAMES:

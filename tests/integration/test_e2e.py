@@ -210,8 +210,17 @@ def test_provision_takes_the_machines_to_their_os(lab):
     for name, serial in serials.items():
         console = last_boot(serial)
         assert 'root=LABEL=root' in console and '%s login:' % name in console, (name, console[-3000:])
-    # the UEFI machine came up through the firmware's UEFI path
-    assert 'BdsDxe' in serials['e2e-uefi'].read_text(errors='replace')
+    # the UEFI machine came up through the firmware's UEFI path, and straight
+    # from its disk as Ironic asked: no network boot between the deploy
+    # agent's kernel and the OS's (it used to try PXE v4, v6 and HTTP first)
+    uefi = serials['e2e-uefi'].read_text(errors='replace')
+    assert 'BdsDxe' in uefi
+    os_start = uefi.rfind('Command line:')
+    before_os = uefi[uefi.rfind('Command line:', 0, os_start):os_start]
+    # (the firmware's own lines: the agent's log on the console lists the NVRAM entries too)
+    network_boots = [line for line in before_os.splitlines()
+                     if line.lstrip().startswith('BdsDxe:') and ('PXEv' in line or 'HTTPv' in line)]
+    assert not network_boots, network_boots
 
     # the config drive gave each its address, host name and the lab's key
     for name in NAMES:

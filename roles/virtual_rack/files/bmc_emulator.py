@@ -302,7 +302,8 @@ class QmpMachine:
     stopped and the machine reset, so "on" boots it from its firmware again.
     The boot device is the QEMU ``bootindex`` of the devices named in
     ``qmp_boot_devices`` ({"network": "net0", "hd": "disk0"}), changed at
-    runtime: the firmware reads the new order at the next reset. QEMU has
+    runtime: the firmware reads the new order at the next reset (a machine
+    that is off is reset at once). QEMU has
     no one-time boot order at runtime, so "once" lasts until changed.
 
     With ``qemu_launch`` (the command that starts the machine, daemonized
@@ -315,11 +316,15 @@ class QmpMachine:
 
     A UEFI machine (``uefi_vars``: its OVMF variable store, and
     ``uefi_vars_template``: a pristine one) follows its NVRAM boot entries
-    before QEMU's boot order, and the deploy agent writes one for the disk
-    it deployed. A BMC's network-boot override beats those on real
-    hardware, so here asking for "network" starts the machine with a
-    pristine variable store at its next cold start (at once when it is off):
-    the firmware then boots in QEMU's order again.
+    before QEMU's boot order: the entries OVMF made at its first boot (in
+    the boot order of then) and the one the deploy agent writes for the
+    disk it deployed. A BMC's boot override beats those on real hardware,
+    so here asking for "network" or "hd" starts the machine with a pristine
+    variable store at its next cold start (at once when it is off): the
+    firmware then boots in QEMU's order again (which must be in place at
+    the machine's reset: see ``_apply_order``; a machine told to boot its
+    disk that missed this tried PXE v4, v6 and HTTP first, over 200 s
+    under TCG, and reached its disk last).
     """
 
     def __init__(self, spec):
@@ -424,7 +429,7 @@ class QmpMachine:
             return  # no such device on this machine: the firmware's order stays
         others = [qdev for name, qdev in sorted(self.boot_devices.items()) if qdev != first]
         self.order = [first] + others
-        if device == 'network' and self.launch and self.uefi_vars and self.uefi_vars_template:
+        if device in ('network', 'hd') and self.launch and self.uefi_vars and self.uefi_vars_template:
             self.forget_boot_entries = True
             if self.status() == 'prelaunch':
                 self.relaunch()  # off: start it over now, with the new order
@@ -437,6 +442,13 @@ class QmpMachine:
             for index, qdev in enumerate(order):
                 self.execute('qom-set', path='/machine/peripheral/%s' % qdev, property='bootindex',
                              value=offset + index)
+        # The firmware reads QEMU's order (fw_cfg "bootorder") as it stood at
+        # the machine's last reset. A machine that is running takes the new
+        # order at its next reset; one just launched stopped (-S) had that
+        # reset already, so reset it again or it boots in the order it was
+        # launched with (measured: OVMF tried PXE before the disk it was told).
+        if self.status() == 'prelaunch':
+            self.execute('system_reset')
 
     def boot_order(self):
         return {name: self.execute('qom-get', path='/machine/peripheral/%s' % qdev, property='bootindex')

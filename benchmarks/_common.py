@@ -33,12 +33,22 @@ def ansible_env(extra=None):
     return env
 
 
-def failures(output, limit=5):
-    """The failed hosts' lines of an ansible-playbook run (its recap alone says nothing), and the recap's count."""
-    lines = [line for line in output.splitlines() if line.startswith(('fatal:', 'failed:'))]
+def failures(output, limit=5, context=20):
+    """The failed hosts' results of an ansible-playbook run (its recap alone says nothing), and the recap's count.
+
+    A result in the YAML format is the "fatal:" line and the indented lines under it."""
+    lines = output.splitlines()
+    found = []
+    for index, line in enumerate(lines):
+        if line.startswith(('fatal:', 'failed:')) and len(found) < limit:
+            block = [line[:600]]
+            for more in lines[index + 1:index + 1 + context]:
+                if not more.startswith((' ', '\t')):
+                    break
+                block.append(more[:600])
+            found.append('\n'.join(block))
     failed = sum(1 for line in output.split('PLAY RECAP', 1)[-1].splitlines() if 'failed=0' not in line and 'failed=' in line)
-    return '%d host(s) failed; the first %d:\n%s' % (failed, min(limit, len(lines)), '\n'.join(
-        line[:600] for line in lines[:limit]))
+    return '%d host(s) failed; the first %d:\n%s' % (failed, len(found), '\n'.join(found))
 
 
 def changed_total(output):

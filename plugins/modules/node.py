@@ -173,7 +173,7 @@ timings:
       first node's start of that step to the last node's end of it; C(all steps) is the wall time of them all.
     - Each node goes on to its next step as soon as it is done with one, so the steps overlap and
       add up to more than the run took.
-    - When a MAC or bond moves between two nodes of the task, every node's records step runs before
+    - When a MAC (a NIC's or a bond's) moves between two nodes of the task, every node's records step runs before
       any node's ports step.
   returned: success
   type: dict

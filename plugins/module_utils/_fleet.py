@@ -252,7 +252,7 @@ def run_pipeline(results, steps, list_nodes, concurrency, timeout, interval=1.0)
         while running or waiting:
             if running:
                 pause = None if next_poll is None else max(0.0, next_poll - time.monotonic())
-                finished, _ = wait_futures(list(running), timeout=pause, return_when=FIRST_COMPLETED)
+                finished = wait_futures(list(running), timeout=pause, return_when=FIRST_COMPLETED).done
                 for future in finished:
                     result = running.pop(future)
                     check = future.result()  # anything but a BaremetalError is a bug: raised here

@@ -131,10 +131,7 @@ def wait_for(list_nodes, results, check, timeout, interval=1.0, progress=None,
     waiting = {r.uuid: r for r in results if not r.failed and r.uuid}
     deadline = clock() + timeout
     while waiting:
-        by_uuid = {}
-        for node in list_nodes():
-            get = field_getter(node)
-            by_uuid[get('id') or get('uuid')] = node
+        by_uuid = _by_uuid(list_nodes())
         for uuid, result in list(waiting.items()):
             node = by_uuid.get(uuid)
             if node is None:
@@ -158,6 +155,15 @@ def wait_for(list_nodes, results, check, timeout, interval=1.0, progress=None,
                 _time_out(result, timeout)
             break
         sleep(interval)
+
+
+def _by_uuid(nodes):
+    """{uuid: record} for node records (dicts or SDK nodes)."""
+    by_uuid = {}
+    for node in nodes:
+        get = field_getter(node)
+        by_uuid[get('id') or get('uuid')] = node
+    return by_uuid
 
 
 def _time_out(result, timeout):
@@ -223,10 +229,7 @@ def run_pipeline(results, steps, list_nodes, concurrency, timeout, interval=1.0)
         running[pool.submit(work_step, result, work)] = result
 
     def poll(pool):
-        by_uuid = {}
-        for node in list_nodes():
-            get = field_getter(node)
-            by_uuid[get('id') or get('uuid')] = node
+        by_uuid = _by_uuid(list_nodes())
         now = time.monotonic()
         for uuid, (result, check, deadline) in list(waiting.items()):
             node = by_uuid.get(uuid)

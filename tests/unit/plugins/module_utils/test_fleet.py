@@ -25,6 +25,22 @@ def results(n):
     return out
 
 
+def scripted_fleet(states):
+    """A ``list_nodes`` whose nth call gives each node the nth of its states (the last one after),
+    and the list of its calls."""
+    calls = []
+
+    def list_nodes():
+        calls.append(1)
+        cycle = len(calls) - 1
+        return [{'uuid': u, 'provision_state': s[min(cycle, len(s) - 1)]} for u, s in states.items()]
+    return list_nodes, calls
+
+
+def manageable_check(result, node):
+    return {'manageable': 'done', 'verifying': 'wait'}.get(node['provision_state'], 'ended in enroll')
+
+
 def test_one_failure_does_not_stop_the_others_and_concurrency_is_bounded():
     fleet = results(10)
     active, peak, lock = [0], [0], threading.Lock()
@@ -55,18 +71,10 @@ def test_bugs_are_not_swallowed():
 
 def test_waiting_lists_the_fleet_once_per_cycle():
     fleet = results(3)
-    calls, clock = [], [0.0]
-    states = {'u0': ['verifying', 'manageable'], 'u1': ['verifying', 'verifying', 'enroll'], 'u2': ['manageable']}
-
-    def list_nodes():
-        calls.append(1)
-        cycle = len(calls) - 1
-        return [{'uuid': u, 'provision_state': s[min(cycle, len(s) - 1)]} for u, s in states.items()]
-
-    def check(result, node):
-        return {'manageable': 'done', 'verifying': 'wait'}.get(node['provision_state'], 'ended in enroll')
-
-    wait_for(list_nodes, fleet, check, timeout=60, interval=1, clock=lambda: clock[0],
+    clock = [0.0]
+    list_nodes, calls = scripted_fleet({'u0': ['verifying', 'manageable'], 'u1': ['verifying', 'verifying', 'enroll'],
+                                        'u2': ['manageable']})
+    wait_for(list_nodes, fleet, manageable_check, timeout=60, interval=1, clock=lambda: clock[0],
              sleep=lambda s: clock.__setitem__(0, clock[0] + s))
     assert len(calls) == 3
     assert [(r.failed, r.provision_state) for r in fleet] == [(False, 'manageable'), (True, 'enroll'),
@@ -130,17 +138,10 @@ def test_fleet_task_matches_results_to_records_by_name_or_uuid():
 
 def test_pipeline_takes_each_node_on_without_waiting_for_the_others():
     fleet = results(3)
-    events, lock, polls = [], threading.Lock(), []
+    events, lock = [], threading.Lock()
     # u0 is done at the first poll, u1 only at the fourth, u2 ends in a failure state
-    states = {'u0': ['manageable'], 'u1': ['verifying'] * 3 + ['manageable'], 'u2': ['verifying', 'enroll']}
-
-    def list_nodes():
-        polls.append(1)
-        cycle = len(polls) - 1
-        return [{'uuid': u, 'provision_state': s[min(cycle, len(s) - 1)]} for u, s in states.items()]
-
-    def check(result, node):
-        return {'manageable': 'done', 'verifying': 'wait'}.get(node['provision_state'], 'ended in enroll')
+    list_nodes, polls = scripted_fleet({'u0': ['manageable'], 'u1': ['verifying'] * 3 + ['manageable'],
+                                        'u2': ['verifying', 'enroll']})
 
     def note(what):
         def work(result):
@@ -150,7 +151,7 @@ def test_pipeline_takes_each_node_on_without_waiting_for_the_others():
 
     def steps(result):
         yield 'records', note('records')
-        yield 'manage', lambda r: (note('manage')(r), check)[1]
+        yield 'manage', lambda r: (note('manage')(r), manageable_check)[1]
         # decided only now: the node's state is what the wait left
         yield 'validate', note('validate %s' % result.provision_state)
 

@@ -43,6 +43,15 @@ def test_split_layout_on_sqlite(scratch_base):
     assert_nothing_started(scratch_base)
 
 
+def test_negative_json_rpc_retries(scratch_base):
+    output = install_expecting_failure(
+        scratch_base, ironic_process_layout='split', ironic_json_rpc_connect_retries=-1,
+        ironic_database='postgresql', ironic_database_url='postgresql://ironic:secret@127.0.0.1:1/ironic')
+    assert 'ironic_json_rpc_connect_retries: must be 0 or more.' in output
+    assert 'secret' not in output
+    assert_nothing_started(scratch_base)
+
+
 @contextlib.contextmanager
 def a_taken_port():
     """A port another process (this one) listens on, for as long as the block runs."""

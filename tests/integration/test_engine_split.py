@@ -13,6 +13,7 @@ import re
 import shutil
 import socket
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -125,6 +126,32 @@ def test_the_fleet_enrolls_over_both_conductors(split_engine, tmp_path):
 
     output = run_playbook(ROOT / 'playbooks/enroll.yml', extra, '-i', str(inventory), env=split_engine.env)[1]
     assert recap(output)['changed'] == 0, output[-3000:]
+
+
+def test_a_call_survives_its_conductor_restarting(split_engine):
+    """The API retries a json-rpc call whose connection failed (ironic_json_rpc_connect_retries)
+    instead of answering 500 "Unable to establish connection", as it did under load."""
+    rpc = split_engine.vars['ironic_json_rpc_port']
+    node = next(n for n in split_engine.sdk().baremetal.nodes(details=True)
+                if n.name.startswith('sp-') and n.conductor == '127.0.0.1:%d' % rpc)
+    master = supervisorctl(split_engine, 'pid', 'rackops-ironic:rackops-ironic-conductor-1')
+    workers = subprocess.run(['ps', '--ppid', master, '-o', 'pid='], capture_output=True, text=True,
+                             check=True).stdout.split()
+    assert len(workers) == 1, workers
+    # the worker is gone and, its master stopped, not back for a second: the call's
+    # first connection is refused whatever the timing
+    subprocess.run(['kill', '-STOP', master], check=True)
+    try:
+        subprocess.run(['kill', '-KILL', workers[0]], check=True)
+        resume = threading.Timer(1.0, subprocess.run, (['kill', '-CONT', master],))
+        resume.start()
+        started = time.monotonic()
+        result = split_engine.sdk().baremetal.validate_node(node.id, required=())
+        waited = time.monotonic() - started
+    finally:
+        subprocess.run(['kill', '-CONT', master], check=False)
+    assert result['power'].result, result['power'].reason
+    assert waited >= 0.5  # it did wait for the restarted worker
 
 
 def test_a_second_install_changes_nothing(split_engine):

@@ -39,13 +39,16 @@ def instance_info(server):
     for key, ironic_key in (('kernel', 'kernel'), ('ramdisk', 'ramdisk'), ('root_gb', 'root_gb')):
         if image.get(key) is not None:
             info[ironic_key] = image[key]
+    if server.get('deploy_templates'):
+        # Ironic runs the steps of the deploy templates named in instance_info's traits
+        info['traits'] = sorted(set(server['deploy_templates']))
     return info
 
 
 # Every instance_info key instance_info() may write: a deploy replaces all of them,
 # so nothing of an earlier image (an old checksum form) outlives it.
 IMAGE_KEYS = ('image_source', 'image_checksum', 'image_os_hash_algo', 'image_os_hash_value', 'image_type',
-              'kernel', 'ramdisk', 'root_gb')
+              'kernel', 'ramdisk', 'root_gb', 'traits')
 
 
 # What the deploy asked for, kept in instance_info beside it: Ironic rewrites
@@ -68,6 +71,11 @@ def image_patch(current_info, wanted_info):
     return patch + [{'op': 'add', 'path': '/instance_info/%s' % key, 'value': value}
                     for key, value in wanted_info.items()] + [
         {'op': 'add', 'path': '/instance_info/%s' % IMAGE_RECORD_KEY, 'value': image_record(wanted_info)}]
+
+
+def missing_traits(node_traits, wanted_info):
+    """The deploy templates the node must have as traits before Ironic takes them as instance traits."""
+    return [t for t in wanted_info.get('traits') or () if t not in (node_traits or ())]
 
 
 def runs_image(current_info, wanted_info):
@@ -99,7 +107,7 @@ def plan_deploy(provision_state, target_provision_state, wanted_active, same_ima
             return None, 'already active with this image'
         if rebuild:
             return 'rebuild', 'rebuild with a new image'
-        return 'fail', 'active with another image; set rebuild: true to re-image it'
+        return 'fail', 'active with another image or deploy templates; set rebuild: true to re-image it'
     if provision_state in DEPLOYABLE:
         return 'active', 'deploy (was %s)' % provision_state
     return 'fail', ('is %s, not available: provide it first (rackops.baremetal.node with '

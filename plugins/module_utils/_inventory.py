@@ -52,6 +52,7 @@ CHECKSUM_PATTERN = r'^([0-9a-fA-F]{32}|[0-9a-fA-F]{40}|[0-9a-fA-F]{64}|[0-9a-fA-
 URL_PATTERN = r'^(https?|file)://\S+$'
 
 _STR = {'type': 'string', 'minLength': 1}
+_TRAIT = {'type': 'string', 'pattern': r'^[A-Z][A-Z0-9_]*$'}
 _HINTS = {'type': 'object', 'additionalProperties': False, 'properties': {
     key: {'type': ['string', 'integer', 'boolean']} for key in
     ('size', 'name', 'serial', 'wwn', 'wwn_with_extension', 'wwn_vendor_extension', 'model',
@@ -132,7 +133,10 @@ SCHEMA = {
         'resource_class': _STR,
         'automated_clean': {'type': 'boolean',
                             'description': 'Clean the node when it becomes available (default: as the engine says).'},
-        'traits': {'type': 'array', 'items': {'type': 'string', 'pattern': r'^[A-Z][A-Z0-9_]*$'}},
+        'traits': {'type': 'array', 'items': _TRAIT},
+        'deploy_templates': {'type': 'array', 'items': _TRAIT,
+                             'description': 'Ironic deploy templates to apply when deploying, by name (a trait); '
+                                            'the deploy asks for them and adds them to the node\'s traits.'},
         'conductor_group': {'type': 'string', 'pattern': r'^[a-zA-Z0-9_.-]*$'},
         'interfaces': {'type': 'object', 'additionalProperties': False,
                        'properties': {kind: _STR for kind in INTERFACE_KINDS},
@@ -366,7 +370,9 @@ def to_ironic(server):
         if key in server:
             fields[key] = server[key]
     if 'traits' in server:
-        fields['traits'] = sorted(set(server['traits']))
+        # the deploy templates too: Ironic applies only those the node has as traits,
+        # and a later run must not take away what the deploy added
+        fields['traits'] = sorted(set(server['traits']) | set(server.get('deploy_templates') or ()))
     if server.get('extra'):
         fields['extra'] = server['extra']
     for kind, name in (server.get('interfaces') or {}).items():

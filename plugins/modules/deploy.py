@@ -66,7 +66,11 @@ options:
         C(network) or C(hostname).
     type: bool
   deploy_steps:
-    description: Deploy steps for Ironic (interface, step, args, priority), for every node of the task.
+    description:
+      - Deploy steps for Ironic (interface, step, args, priority), for every node of the task.
+      - Per node, a server's C(deploy_templates) names Ironic deploy templates (traits such as
+        C(CUSTOM_RAID1)) whose steps Ironic adds to the deploy; the deploy adds those the node lacks to its traits.
+        Other deploy templates or C(deploy_templates) on an active node are a change only with O(rebuild).
     type: list
     elements: dict
 '''
@@ -123,7 +127,8 @@ from ansible_collections.rackops.baremetal.plugins.module_utils._fleet import WA
 from ansible_collections.rackops.baremetal.plugins.module_utils._fleet_options import (
     FLEET_ARGUMENT_SPEC, FleetTask, fleet_servers)
 from ansible_collections.rackops.baremetal.plugins.module_utils._instance import (
-    image_patch, instance_info, meta_data, network_data, plan_deploy, pxe_mac, runs_image, wants_config_drive)
+    IMAGE_RECORD_KEY, image_patch, instance_info, meta_data, missing_traits, network_data, plan_deploy, pxe_mac, runs_image,
+    wants_config_drive)
 from ansible_collections.rackops.baremetal.plugins.module_utils._inventory import (
     HAS_JSONSCHEMA, JSONSCHEMA_IMPORT_ERROR, validate_fleet)
 from ansible_collections.rackops.baremetal.plugins.module_utils._module import IronicModule
@@ -137,7 +142,7 @@ except ImportError:
 else:
     CONFIGDRIVE_IMPORT_ERROR = None
 
-READ_FIELDS = WAIT_FIELDS + ['instance_info']
+READ_FIELDS = WAIT_FIELDS + ['instance_info', 'traits']
 # target -> (state when done, states that mean it failed)
 DONE = {'active': ('active', ('deploy failed', 'error')), 'deleted': ('available', ('clean failed', 'error')),
         'rebuild': ('active', ('deploy failed', 'error'))}
@@ -151,6 +156,7 @@ class DeployManager(FleetTask):
         self.servers = {s['name']: s for s in servers}
         self.nodes = {}
         self.actions = {}
+        self.templates = set()
 
     def read(self):
         nodes = self.module.call('list nodes', lambda: list(self.baremetal.nodes(fields=READ_FIELDS)))
@@ -163,6 +169,9 @@ class DeployManager(FleetTask):
             else:
                 result.fail(missing)
         self.nodes = self.match(nodes, missing, if_missing)
+        if self.params['state'] == 'active' and any(s.get('deploy_templates') for s in self.servers.values()):
+            self.templates = self.module.call('list deploy templates', lambda: {
+                t.name for t in self.baremetal.deploy_templates()})
         for result in self.results:
             if result.name in self.nodes:
                 result.extra['image'] = (self.nodes[result.name].instance_info or {}).get('image_source')
@@ -175,6 +184,11 @@ class DeployManager(FleetTask):
         info = instance_info(server)
         if wanted and not info.get('image_source'):
             result.fail('no image: give image.source (and image.checksum) in the server description')
+            return
+        unknown = [t for t in info.get('traits') or () if t not in self.templates] if wanted else []
+        if unknown:
+            # Ironic would deploy without them, silently
+            result.fail('deploy_templates: no such Ironic deploy template: %s' % ', '.join(unknown))
             return
         action, msg = plan_deploy(node.provision_state, node.target_provision_state, wanted,
                                   runs_image(node.instance_info, info), self.params['rebuild'])
@@ -192,9 +206,15 @@ class DeployManager(FleetTask):
         done_state = DONE[action][0]
         after_image = info.get('image_source') if action != 'deleted' else None
         result.did(msg)
-        self.diffs.append({'before_header': result.name, 'after_header': result.name,
-                           'before': {'provision_state': node.provision_state, 'image': result.extra['image']},
-                           'after': {'provision_state': done_state, 'image': after_image}})
+        before = {'provision_state': node.provision_state, 'image': result.extra['image']}
+        after = {'provision_state': done_state, 'image': after_image}
+        templates = {'before': (node.instance_info or {}).get('traits'),
+                     'after': info.get('traits') if action != 'deleted' else None}
+        if any(templates.values()):
+            before['deploy_templates'], after['deploy_templates'] = templates['before'], templates['after']
+            if action != 'deleted':
+                result.actions.extend('add trait %s' % t for t in missing_traits(node.traits, info))
+        self.diffs.append({'before_header': result.name, 'after_header': result.name, 'before': before, 'after': after})
         if self.check:
             result.provision_state = done_state
             result.extra['image'] = after_image
@@ -206,6 +226,11 @@ class DeployManager(FleetTask):
         result.extra['image'] = after_image
 
     def submit_deploy(self, result, server, node, info, action):
+        # Ironic refuses instance traits the node lacks; added one by one, so
+        # traits managed elsewhere stay
+        for trait in missing_traits(node.traits, info):
+            self.call(result, 'add the deploy template trait %s to' % trait, self.baremetal.add_node_trait,
+                      node.id, trait)
         self.call(result, 'write the image of', self.baremetal.patch_node, node.id,
                   image_patch(node.instance_info, info))
         drive = self.config_drive(result, server, node)
@@ -214,8 +239,18 @@ class DeployManager(FleetTask):
             kwargs['config_drive'] = drive
         if self.params['deploy_steps']:
             kwargs['deploy_steps'] = self.params['deploy_steps']
-        self.call(result, 'deploy' if action == 'active' else 'rebuild', self.baremetal.set_node_provision_state,
-                  node.id, action, **kwargs)
+        try:
+            self.call(result, 'deploy' if action == 'active' else 'rebuild', self.baremetal.set_node_provision_state,
+                      node.id, action, **kwargs)
+        except BaremetalError:
+            if action == 'rebuild':
+                # Refused (e.g. a deploy template's step the driver lacks): the node still
+                # runs its old image, so the record must not say the new one, or a re-run
+                # would find nothing to do
+                self.call(result, 'restore the image record of', self.baremetal.patch_node, node.id, [
+                    {'op': 'add', 'path': '/instance_info/%s' % IMAGE_RECORD_KEY,
+                     'value': (node.instance_info or {}).get(IMAGE_RECORD_KEY) or 'not-rebuilt'}])
+            raise
 
     def config_drive(self, result, server, node):
         wanted = self.params['config_drive']

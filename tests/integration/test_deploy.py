@@ -76,7 +76,8 @@ def fleet(engine, image_server, tmp_path_factory):
 
 def play(engine, fleet, name, *args, expect_ok=True, **extra):
     extra = dict({'rackops_report_dir': str(fleet['work'] / 'reports'), 'rackops_progress_interval': 2}, **extra)
-    return run_playbook(PLAYBOOKS / name, extra, '-i', str(fleet['inventory']), *args, env=engine.env,
+    env = dict(engine.env, ANSIBLE_ASYNC_DIR=str(fleet['work'] / 'async'))
+    return run_playbook(PLAYBOOKS / name, extra, '-i', str(fleet['inventory']), *args, env=env,
                         expect_ok=expect_ok)
 
 
@@ -85,6 +86,18 @@ def states(engine):
     return {n.name: n for n in conn.baremetal.nodes(fields=['uuid', 'name', 'provision_state', 'last_error',
                                                             'instance_info', 'deploy_interface'])
             if n.name and n.name.startswith(PREFIX)}
+
+
+def deploy_task(engine, tmp_path, node, *args, **params):
+    """Runs rackops.baremetal.deploy once in a playbook; (its result, the playbook's output)."""
+    playbook, saved = tmp_path / 'deploy.yml', tmp_path / 'out.json'
+    task = {'rackops.baremetal.deploy': dict({'cloud': 'rackops', 'node': node}, **params),
+            'register': 'out', 'ignore_errors': True}
+    save = {'ansible.builtin.copy': {'content': '{{ out | to_json }}', 'dest': str(saved), 'mode': '0600'},
+            'changed_when': False, 'check_mode': False}
+    playbook.write_text(json.dumps([{'hosts': 'localhost', 'gather_facts': False, 'tasks': [task, save]}]))
+    output = run_playbook(playbook, None, *args, env=engine.env)[1]
+    return json.loads(saved.read_text()), output
 
 
 def test_a_check_run_writes_nothing(engine, fleet):
@@ -116,6 +129,8 @@ def test_provision_one_node_fails_the_others_go_active(engine, fleet):
     assert suite.get('tests') == str(COUNT) and suite.get('failures') == '1'
     failure = [c for c in suite.findall('testcase') if c.get('name') == BAD][0].find('failure')
     assert 'callback' in failure.text.lower()
+    # the async deploy job's results file was read, then removed
+    assert (fleet['work'] / 'async').is_dir() and not list((fleet['work'] / 'async').iterdir())
 
 
 def test_fixing_the_input_converges_and_a_rerun_changes_nothing(engine, fleet):
@@ -135,19 +150,12 @@ def test_fixing_the_input_converges_and_a_rerun_changes_nothing(engine, fleet):
 def test_deploy_module_sequence_and_rebuild(engine, fleet, image_server, tmp_path):
     node = dict(load_yaml(fleet['inventory'])['all']['children']['baremetal']['hosts']['dep-03']['baremetal'],
                 name='dep-03', image={'source': image_server['url2'], 'checksum': image_server['checksum2']})
-    playbook = tmp_path / 'deploy.yml'
 
     def run(*args, **params):
-        task = {'rackops.baremetal.deploy': dict({'cloud': 'rackops', 'node': node}, **params),
-                'register': 'out', 'ignore_errors': True}
-        save = {'ansible.builtin.copy': {'content': '{{ out | to_json }}', 'dest': str(tmp_path / 'out.json'),
-                                         'mode': '0600'}, 'changed_when': False, 'check_mode': False}
-        playbook.write_text(json.dumps([{'hosts': 'localhost', 'gather_facts': False, 'tasks': [task, save]}]))
-        output = run_playbook(playbook, None, *args, env=engine.env)[1]
-        return json.loads((tmp_path / 'out.json').read_text()), output
+        return deploy_task(engine, tmp_path, node, *args, **params)
 
     result = run()[0]
-    assert result['failed'] and 'active with another image; set rebuild: true' in result['nodes'][0]['msg']
+    assert result['failed'] and 'another image or deploy templates; set rebuild: true' in result['nodes'][0]['msg']
     result = run('--check', rebuild=True)[0]
     assert result['changed'], result['nodes'][0]['msg']
     assert states(engine)['dep-03'].instance_info['image_source'] == image_server['url']
@@ -161,6 +169,52 @@ def test_deploy_module_sequence_and_rebuild(engine, fleet, image_server, tmp_pat
     assert not result['changed']
     result = run(rebuild=True)[0]
     assert not result['changed'] and result['nodes'][0]['msg'] == 'already active with this image'
+
+
+@pytest.fixture
+def bad_template(engine):
+    """An Ironic deploy template that Ironic refuses when a deploy asks for it, naming its step.
+
+    fake-hardware has no deploy step a template could run: its one deploy step is the
+    core deploy.deploy, which templates may not override, and Ironic skips steps a
+    driver lacks until the deploy agent reports its own. The refusal shows the
+    template was applied: Ironic only looks at the templates the instance traits name.
+    """
+    conn = engine.sdk()
+    template = conn.baremetal.create_deploy_template(
+        name='CUSTOM_RACKOPS_BAD', steps=[{'interface': 'deploy', 'step': 'deploy', 'args': {}, 'priority': 100}])
+    yield template.name
+    conn.baremetal.delete_deploy_template(template.id)
+
+
+def test_deploy_templates_reach_ironic_and_an_unknown_one_is_named(engine, fleet, image_server, tmp_path,
+                                                                    bad_template):
+    hosts = load_yaml(fleet['inventory'])['all']['children']['baremetal']['hosts']
+    server = dict(hosts['dep-04']['baremetal'], name='dep-04', deploy_templates=['CUSTOM_RACKOPS_NONE'],
+                  image={'source': image_server['url'], 'checksum': image_server['checksum']})
+    before = engine.sdk().baremetal.get_node('dep-04')
+    result = deploy_task(engine, tmp_path, server, rebuild=True)[0]
+    assert result['failed'] and not result['changed']
+    assert result['nodes'][0]['msg'] == 'deploy_templates: no such Ironic deploy template: CUSTOM_RACKOPS_NONE'
+
+    server['deploy_templates'] = [bad_template]
+    result = deploy_task(engine, tmp_path, server)[0]
+    assert result['failed'] and 'another image or deploy templates; set rebuild: true' in result['nodes'][0]['msg']
+    result, output = deploy_task(engine, tmp_path, server, '--check', '--diff', rebuild=True)
+    assert result['changed'] and result['nodes'][0]['actions'] == ['rebuild with a new image',
+                                                                   'add trait %s' % bad_template]
+    assert re.search(r'^\+\s*deploy_templates:', output, re.M) and bad_template in output, output[-3000:]
+    node = engine.sdk().baremetal.get_node('dep-04')
+    assert (node.traits, node.instance_info) == (before.traits, before.instance_info)  # check mode wrote nothing
+
+    # Ironic took the trait and the instance traits, applied the template, and refused
+    # its step by name; the node still runs its image, and a re-run does not take it as rebuilt
+    for attempt in range(2):
+        result = deploy_task(engine, tmp_path, server, rebuild=True)[0]
+        assert result['failed'] and 'deploy is a core step' in result['nodes'][0]['msg'], result['nodes'][0]['msg']
+        node = engine.sdk().baremetal.get_node('dep-04')
+        assert node.provision_state == 'active' and bad_template in node.traits
+        assert node.instance_info['traits'] == [bad_template]
 
 
 def test_undeploy_check_apply_and_clean_rerun(engine, fleet):

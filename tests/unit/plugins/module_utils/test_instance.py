@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ansible_collections.rackops.baremetal.plugins.module_utils._instance import (
     image_patch, image_record,
-    instance_info, meta_data, network_data, plan_deploy, pxe_mac, runs_image, wants_config_drive)
+    instance_info, meta_data, missing_traits, network_data, plan_deploy, pxe_mac, runs_image, wants_config_drive)
 
 
 def test_instance_info_maps_checksums_and_partition_images():
@@ -84,3 +84,18 @@ def test_an_image_ironic_serves_itself_still_counts_as_deployed():
     assert runs_image(deployed, wanted)
     # the inventory now names new content at the same URL: a different image
     assert not runs_image(deployed, dict(wanted, image_checksum='sha256:' + 'a' * 64))
+
+
+def test_deploy_templates_are_instance_traits_and_part_of_what_runs():
+    server = {'image': {'source': 'http://i/x.img'}, 'deploy_templates': ['CUSTOM_RAID1', 'CUSTOM_BIOS', 'CUSTOM_RAID1']}
+    info = instance_info(server)
+    assert info == {'image_source': 'http://i/x.img', 'traits': ['CUSTOM_BIOS', 'CUSTOM_RAID1']}
+    assert missing_traits(['CUSTOM_BIOS', 'CUSTOM_RACK'], info) == ['CUSTOM_RAID1']
+    assert missing_traits(None, info) == ['CUSTOM_BIOS', 'CUSTOM_RAID1']
+    assert missing_traits(['X'], {'image_source': 'a'}) == []
+    # deployed with them: the same image without them (or with others) is another deploy
+    deployed = dict(info, rackops_image=image_record(info))
+    assert runs_image(deployed, info)
+    assert not runs_image(deployed, instance_info({'image': {'source': 'http://i/x.img'}}))
+    # and a deploy without them removes the instance traits an earlier one wrote
+    assert {'op': 'remove', 'path': '/instance_info/traits'} in image_patch(deployed, {'image_source': 'http://i/x.img'})

@@ -100,6 +100,16 @@ def test_to_ironic_maps_drivers_and_only_given_keys():
     assert groups == []
 
 
+def test_deploy_templates_join_the_traits_the_server_gives():
+    fields = to_ironic(ipmi('a', '52:54:00:aa:00:01', '10.0.0.1', traits=['CUSTOM_RACK'],
+                            deploy_templates=['CUSTOM_RAID1']))[0]
+    assert fields['traits'] == ['CUSTOM_RACK', 'CUSTOM_RAID1']
+    # no traits given: the node's traits are not managed (the deploy adds its templates)
+    assert 'traits' not in to_ironic(ipmi('a', '52:54:00:aa:00:01', '10.0.0.1', deploy_templates=['CUSTOM_RAID1']))[0]
+    problems = validate_fleet([ipmi('a', '52:54:00:aa:00:01', '10.0.0.1', deploy_templates=['raid1'])])
+    assert len(problems) == 1 and problems[0].startswith('a: deploy_templates[0]:'), problems
+
+
 def test_redfish_address_becomes_a_url_and_pxe_defaults_to_first_nic():
     server = {'name': 'r', 'bmc': {'driver': 'redfish', 'address': 'bmc.example', 'system_id': '/redfish/v1/Systems/1'},
               'nics': [{'mac': '52:54:00:00:00:01'}, {'mac': '52:54:00:00:00:02', 'pxe': True}]}

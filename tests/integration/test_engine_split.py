@@ -154,6 +154,17 @@ def test_a_call_survives_its_conductor_restarting(split_engine):
     assert waited >= 0.5  # it did wait for the restarted worker
 
 
+def test_the_api_runs_one_worker_that_is_not_forked_again(split_engine):
+    # by now the API has run for a minute: a second worker would have failed to
+    # bind the port and been forked again a dozen times, each leaving a traceback
+    master = supervisorctl(split_engine, 'pid', 'rackops-ironic:rackops-ironic-api')
+    workers = subprocess.run(['ps', '--ppid', master, '-o', 'pid='], capture_output=True, text=True,
+                             check=True).stdout.split()
+    assert len(workers) == 1, workers
+    log = (split_engine.base / 'log/rackops-ironic-api.stdout.log').read_text()
+    assert 'Address already in use' not in log, log[-2000:]
+
+
 def test_a_second_install_changes_nothing(split_engine):
     output = split_engine.install()
     assert recap(output)['changed'] == 0, output[-3000:]

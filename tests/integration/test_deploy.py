@@ -188,7 +188,7 @@ def bad_template(engine):
 
 
 def test_deploy_templates_reach_ironic_and_an_unknown_one_is_named(engine, fleet, image_server, tmp_path,
-                                                                    bad_template):
+                                                                   bad_template):
     hosts = load_yaml(fleet['inventory'])['all']['children']['baremetal']['hosts']
     server = dict(hosts['dep-04']['baremetal'], name='dep-04', deploy_templates=['CUSTOM_RACKOPS_NONE'],
                   image={'source': image_server['url'], 'checksum': image_server['checksum']})

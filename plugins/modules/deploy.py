@@ -44,6 +44,10 @@ options:
       - One server description, as in the inventory contract - C(name), and for V(active) an C(image); C(nics),
         C(ssh_keys), C(user_data), C(network) and C(hostname) feed the config drive. Mutually exclusive with
         O(nodes).
+      - C(deploy_templates) names Ironic deploy templates (traits such as C(CUSTOM_RAID1)) whose steps Ironic
+        adds to the deploy. They must exist in Ironic (the node fails, naming the unknown ones, before anything
+        is written); the deploy adds those the node lacks to its traits. Other templates on an active node are a
+        change only with O(rebuild).
     type: dict
   nodes:
     description:
@@ -67,10 +71,8 @@ options:
     type: bool
   deploy_steps:
     description:
-      - Deploy steps for Ironic (interface, step, args, priority), for every node of the task.
-      - Per node, a server's C(deploy_templates) names Ironic deploy templates (traits such as
-        C(CUSTOM_RAID1)) whose steps Ironic adds to the deploy; the deploy adds those the node lacks to its traits.
-        Other deploy templates or C(deploy_templates) on an active node are a change only with O(rebuild).
+      - Deploy steps for Ironic (interface, step, args, priority), for every node of the task. Per node, see
+        C(deploy_templates) in O(node).
     type: list
     elements: dict
 '''

@@ -210,27 +210,27 @@ class DeployManager(FleetTask):
         result.did(msg)
         before = {'provision_state': node.provision_state, 'image': result.extra['image']}
         after = {'provision_state': done_state, 'image': after_image}
-        templates = {'before': (node.instance_info or {}).get('traits'),
-                     'after': info.get('traits') if action != 'deleted' else None}
-        if any(templates.values()):
-            before['deploy_templates'], after['deploy_templates'] = templates['before'], templates['after']
-            if action != 'deleted':
-                result.actions.extend('add trait %s' % t for t in missing_traits(node.traits, info))
+        before_templates = (node.instance_info or {}).get('traits')
+        after_templates = info.get('traits') if action != 'deleted' else None
+        if before_templates or after_templates:
+            before['deploy_templates'], after['deploy_templates'] = before_templates, after_templates
+        # Ironic refuses instance traits the node lacks: the deploy adds them first
+        new_traits = missing_traits(node.traits, info) if action != 'deleted' else []
+        result.actions.extend('add trait %s' % t for t in new_traits)
         self.diffs.append({'before_header': result.name, 'after_header': result.name, 'before': before, 'after': after})
         if self.check:
             result.provision_state = done_state
             result.extra['image'] = after_image
             return
         if action != 'deleted':
-            self.submit_deploy(result, server, node, info, action)
+            self.submit_deploy(result, server, node, info, action, new_traits)
         else:
             self.call(result, 'undeploy', self.baremetal.set_node_provision_state, node.id, 'deleted')
         result.extra['image'] = after_image
 
-    def submit_deploy(self, result, server, node, info, action):
-        # Ironic refuses instance traits the node lacks; added one by one, so
-        # traits managed elsewhere stay
-        for trait in missing_traits(node.traits, info):
+    def submit_deploy(self, result, server, node, info, action, new_traits):
+        # one by one, so traits managed elsewhere stay
+        for trait in new_traits:
             self.call(result, 'add the deploy template trait %s to' % trait, self.baremetal.add_node_trait,
                       node.id, trait)
         self.call(result, 'write the image of', self.baremetal.patch_node, node.id,
@@ -246,7 +246,7 @@ class DeployManager(FleetTask):
                       node.id, action, **kwargs)
         except BaremetalError:
             if action == 'rebuild':
-                # Refused (e.g. a deploy template's step the driver lacks): the node still
+                # Refused (e.g. a deploy template Ironic rejects): the node still
                 # runs its old image, so the record must not say the new one, or a re-run
                 # would find nothing to do
                 self.call(result, 'restore the image record of', self.baremetal.patch_node, node.id, [

@@ -50,6 +50,12 @@ def supervisorctl(engine, *args):
                           capture_output=True, text=True, check=False).stdout.strip()
 
 
+def children(pid: str) -> list[str]:
+    """The PIDs of a process's children (a cotyledon master's workers)."""
+    return subprocess.run(['ps', '--ppid', pid, '-o', 'pid='], capture_output=True, text=True,
+                          check=True).stdout.split()
+
+
 def programs(engine) -> dict:
     """{program: state} as our supervisord sees them."""
     return dict(line.split()[:2] for line in supervisorctl(engine, 'status').splitlines())
@@ -135,8 +141,7 @@ def test_a_call_survives_its_conductor_restarting(split_engine):
     node = next(n for n in split_engine.sdk().baremetal.nodes(details=True)
                 if n.name.startswith('sp-') and n.conductor == '127.0.0.1:%d' % rpc)
     master = supervisorctl(split_engine, 'pid', 'rackops-ironic:rackops-ironic-conductor-1')
-    workers = subprocess.run(['ps', '--ppid', master, '-o', 'pid='], capture_output=True, text=True,
-                             check=True).stdout.split()
+    workers = children(master)
     assert len(workers) == 1, workers
     # the worker is gone and, its master stopped, not back for a second: the call's
     # first connection is refused whatever the timing
@@ -157,9 +162,7 @@ def test_a_call_survives_its_conductor_restarting(split_engine):
 def test_the_api_runs_one_worker_that_is_not_forked_again(split_engine):
     # by now the API has run for a minute: a second worker would have failed to
     # bind the port and been forked again a dozen times, each leaving a traceback
-    master = supervisorctl(split_engine, 'pid', 'rackops-ironic:rackops-ironic-api')
-    workers = subprocess.run(['ps', '--ppid', master, '-o', 'pid='], capture_output=True, text=True,
-                             check=True).stdout.split()
+    workers = children(supervisorctl(split_engine, 'pid', 'rackops-ironic:rackops-ironic-api'))
     assert len(workers) == 1, workers
     log = (split_engine.base / 'log/rackops-ironic-api.stdout.log').read_text()
     assert 'Address already in use' not in log, log[-2000:]

@@ -165,8 +165,8 @@ except ImportError:
     pass  # IronicModule reports the missing library
 
 READ_FIELDS = WAIT_FIELDS + ['extra', 'fault', 'maintenance_reason', 'target_raid_config']
-# disable_ramdisk came with API 1.70; target_raid_config with 1.12
-CLEAN_MICROVERSION = '1.70'
+# target_raid_config came with API 1.12
+RAID_MICROVERSION = '1.12'
 # The fault Ironic sets with maintenance when a clean step fails: ours to clear on a retry.
 CLEAN_FAULT = 'clean failure'
 # Where the node is past cleaning: `provide` has nothing to do there.
@@ -269,18 +269,10 @@ class CleanManager(FleetTask):
             wait_provision(self.module, [r for r in due if not r.failed], done_state, ('clean failed',),
                            self.params['timeout'], self.params['wait_interval'])
 
-    def provision(self, result, target, **body):
-        """PUT the provision state (raw: openstacksdk knows no disable_ramdisk)."""
-        def put():
-            response = self.baremetal.put('/nodes/%s/states/provision' % result.uuid, json=dict(body, target=target),
-                                          microversion=CLEAN_MICROVERSION)
-            sdk_exceptions.raise_from_response(response, error_message='Failed to %s node %s' % (target, result.name))
-        self.call(result, target, put)
-
     def set_raid(self, result):
         def put():
             response = self.baremetal.put('/nodes/%s/states/raid' % result.uuid,
-                                          json=self.params['target_raid_config'], microversion=CLEAN_MICROVERSION)
+                                          json=self.params['target_raid_config'], microversion=RAID_MICROVERSION)
             sdk_exceptions.raise_from_response(response, error_message='Failed to set the RAID configuration')
         self.call(result, 'set the target RAID configuration of', put)
 
@@ -291,7 +283,7 @@ class CleanManager(FleetTask):
         body = {'clean_steps': self.steps}
         if self.params['disable_ramdisk']:
             body['disable_ramdisk'] = True
-        self.provision(result, 'clean', **body)
+        self.set_provision_state(result, 'clean', **body)
 
     def record_steps(self, result):
         """The steps ran: say so in the node's extra, for the next run's idempotency."""
@@ -321,7 +313,7 @@ class CleanManager(FleetTask):
 
         def one(shadow):
             record = self.records[shadow.name]
-            self.provision(shadow, 'manage')
+            self.set_provision_state(shadow, 'manage')
             if record.is_maintenance and record.fault == CLEAN_FAULT:
                 self.leave_maintenance(shadow)
             # these steps did not finish: the next run must not take them for done
@@ -345,11 +337,11 @@ class CleanManager(FleetTask):
         if self.check:
             return
         self.ask('clear maintenance', self.leave_maintenance)
-        self.ask('manage', lambda r: self.provision(r, 'manage'), 'manageable')
+        self.ask('manage', lambda r: self.set_provision_state(r, 'manage'), 'manageable')
         self.ask('set target_raid_config', self.set_raid)
         self.ask('clean', self.clean, 'manageable')
         run_phase([r for r in self.results if 'clean' in r.actions], self.record_steps, self.concurrency)
-        self.ask('provide', lambda r: self.provision(r, 'provide'), 'available')
+        self.ask('provide', lambda r: self.set_provision_state(r, 'provide'), 'available')
         self.explain_failures()
         if self.params['recover']:
             self.recover()

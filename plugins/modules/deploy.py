@@ -225,7 +225,7 @@ class DeployManager(FleetTask):
         if action != 'deleted':
             self.submit_deploy(result, server, node, info, action, new_traits)
         else:
-            self.call(result, 'undeploy', self.baremetal.set_node_provision_state, node.id, 'deleted')
+            self.set_provision_state(result, 'deleted', operation='undeploy')
         result.extra['image'] = after_image
 
     def submit_deploy(self, result, server, node, info, action, new_traits):
@@ -236,14 +236,13 @@ class DeployManager(FleetTask):
         self.call(result, 'write the image of', self.baremetal.patch_node, node.id,
                   image_patch(node.instance_info, info))
         drive = self.config_drive(result, server, node)
-        kwargs = {}
+        body = {}
         if drive is not None:
-            kwargs['config_drive'] = drive
+            body['configdrive'] = drive
         if self.params['deploy_steps']:
-            kwargs['deploy_steps'] = self.params['deploy_steps']
+            body['deploy_steps'] = self.params['deploy_steps']
         try:
-            self.call(result, 'deploy' if action == 'active' else 'rebuild', self.baremetal.set_node_provision_state,
-                      node.id, action, **kwargs)
+            self.set_provision_state(result, action, operation='deploy' if action == 'active' else 'rebuild', **body)
         except BaremetalError:
             if action == 'rebuild':
                 # Refused (e.g. a deploy template Ironic rejects): the node still

@@ -137,7 +137,7 @@ class InspectManager(FleetTask):
                            'before': {'inspected_at': record.get('inspection_finished_at')},
                            'after': {'inspected_at': '(now)'}})
         if not self.check:
-            self.call(result, 'inspect', self.baremetal.set_node_provision_state, record['uuid'], 'inspect')
+            self.set_provision_state(result, 'inspect')
             self.started.append(result)
 
     def report(self, result):

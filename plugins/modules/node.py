@@ -440,7 +440,7 @@ class NodeManager(FleetTask):
         if self.check:
             result.provision_state = done_state
             return None
-        self.call(result, action, self.baremetal.set_node_provision_state, result.uuid, action)
+        self.set_provision_state(result, action)
         return provision_check(done_state, failed_states)
 
     def validate(self, result):

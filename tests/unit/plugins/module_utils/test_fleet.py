@@ -211,3 +211,21 @@ def test_pipeline_times_out_only_the_slow_node_and_raises_bugs():
     with pytest.raises(KeyError):
         run_pipeline(results(2), lambda r: iter([('bug', lambda res: {}['x'])]), lambda: [], concurrency=2,
                      timeout=1, interval=0.01)
+
+
+@pytest.mark.parametrize('target, body, version', [
+    ('active', {}, '1.1'),
+    ('deleted', {}, '1.1'),
+    ('manage', {}, '1.4'),
+    ('provide', {}, '1.4'),
+    ('inspect', {}, '1.6'),
+    ('clean', {'clean_steps': []}, '1.15'),
+    ('clean', {'clean_steps': [], 'disable_ramdisk': True}, '1.70'),
+    ('active', {'configdrive': 'H4sI...'}, '1.1'),
+    ('rebuild', {'configdrive': 'H4sI...'}, '1.35'),
+    ('active', {'configdrive': {'meta_data': {}}}, '1.56'),
+    ('active', {'configdrive': 'H4sI...', 'deploy_steps': []}, '1.69'),
+])
+def test_a_provision_request_asks_for_the_lowest_api_version_that_takes_it(target, body, version):
+    from ansible_collections.rackops.baremetal.plugins.module_utils._fleet_options import provision_microversion
+    assert provision_microversion(target, body) == version

@@ -51,9 +51,12 @@ def provision_check(done_state, failed_states):
     return check
 
 
-def wait_provision(module, results, done_state, failed_states, timeout, interval):
-    """Wait until each node reaches ``done_state`` (and is unlocked) or fails."""
-    wait_for(list_fleet(module), results, provision_check(done_state, failed_states), timeout, interval)
+def wait_provision(module, results, done_state, failed_states, timeout, interval, progress=None):
+    """Wait until each node reaches ``done_state`` (and is unlocked) or fails.
+
+    ``progress(waiting)`` runs after each cycle."""
+    wait_for(list_fleet(module), results, provision_check(done_state, failed_states), timeout, interval,
+             progress=progress)
 
 
 def wait_power(module, results, timeout, interval, want=None):

@@ -75,6 +75,14 @@ options:
         C(deploy_templates) in O(node).
     type: list
     elements: dict
+  progress_file:
+    description:
+      - A file on the host that runs the task, rewritten while it runs with how far it is, as one JSON object -
+        C(phase) (V(requests), then V(waiting)), C(line) (for a person), C(states) (node count per provision
+        state; nodes this task failed count as C(failed)), C(requested) and C(total). Removed when the task ends.
+      - For a play that runs the task with C(async) and prints progress while it waits
+        (C(rackops.baremetal.provision) does). The file's directory must exist.
+    type: path
 '''
 
 EXAMPLES = r'''
@@ -134,6 +142,7 @@ from ansible_collections.rackops.baremetal.plugins.module_utils._instance import
 from ansible_collections.rackops.baremetal.plugins.module_utils._inventory import (
     HAS_JSONSCHEMA, JSONSCHEMA_IMPORT_ERROR, validate_fleet)
 from ansible_collections.rackops.baremetal.plugins.module_utils._module import IronicModule
+from ansible_collections.rackops.baremetal.plugins.module_utils._progress import ProgressFile
 from ansible_collections.rackops.baremetal.plugins.module_utils._waiting import wait_power, wait_provision
 
 try:
@@ -287,9 +296,16 @@ class DeployManager(FleetTask):
                    want={r.uuid: 'power off' for r in stale})
 
     def run(self):
+        progress = ProgressFile(self.params['progress_file'], self.results)
+        try:
+            self.deploy(progress)
+        finally:
+            progress.remove()
+
+    def deploy(self, progress):
         self.timed('read', self.read)
         self.timed('restart', self.restart_failed)
-        self.timed('submit', lambda: run_phase(self.results, self.decide, self.concurrency))
+        self.timed('submit', lambda: run_phase(self.results, progress.counting(self.decide), self.concurrency))
         if self.check:
             return
         for action in ('active', 'rebuild', 'deleted'):
@@ -297,7 +313,8 @@ class DeployManager(FleetTask):
             if acting:
                 done_state, failed_states = DONE[action]
                 self.timed('wait', lambda: wait_provision(self.module, acting, done_state, failed_states,
-                                                          self.params['timeout'], self.params['wait_interval']))
+                                                          self.params['timeout'], self.params['wait_interval'],
+                                                          progress=progress.cycle))
 
 
 def main():
@@ -308,6 +325,7 @@ def main():
         rebuild=dict(type='bool', default=False),
         config_drive=dict(type='bool'),
         deploy_steps=dict(type='list', elements='dict'),
+        progress_file=dict(type='path'),
     )
     argument_spec.update(FLEET_ARGUMENT_SPEC)
     module = IronicModule(argument_spec, supports_check_mode=True, carries_secrets=True,

@@ -76,7 +76,9 @@ def fleet(engine, image_server, tmp_path_factory):
 
 def play(engine, fleet, name, *args, expect_ok=True, **extra):
     extra = dict({'rackops_report_dir': str(fleet['work'] / 'reports'), 'rackops_progress_interval': 2}, **extra)
-    env = dict(engine.env, ANSIBLE_ASYNC_DIR=str(fleet['work'] / 'async'))
+    # the deploy's progress file goes to TMPDIR: the tests look there for leftovers
+    (fleet['work'] / 'tmp').mkdir(exist_ok=True)
+    env = dict(engine.env, ANSIBLE_ASYNC_DIR=str(fleet['work'] / 'async'), TMPDIR=str(fleet['work'] / 'tmp'))
     return run_playbook(PLAYBOOKS / name, extra, '-i', str(fleet['inventory']), *args, env=env,
                         expect_ok=expect_ok)
 
@@ -116,8 +118,13 @@ def test_provision_one_node_fails_the_others_go_active(engine, fleet):
     assert nodes[BAD].provision_state == 'deploy failed' and 'callback' in nodes[BAD].last_error.lower()
     assert all(node.instance_info.get('image_source') for node in nodes.values())
     assert 'configdrive' in nodes['dep-01'].instance_info and 'configdrive' not in nodes['dep-02'].instance_info
-    # progress while waiting, then the summary table with Ironic's last_error
-    assert '30 nodes:' in output
+    # progress while waiting (from the deploy's progress file, which it removed at its end),
+    # then the summary table with Ironic's last_error
+    cycles = [dict((state, int(count)) for state, count in re.findall(r'([a-z][a-z -]*) (\d+)', line))
+              for line in re.findall(r'\d\d:\d\d:\d\d 30 nodes: ((?:[a-z -]+ \d+(?:, )?)+)[\'"]?$', output, re.M)]
+    assert cycles and all(sum(c.values()) == 30 for c in cycles), output[-3000:]
+    assert 'wait call-back' in cycles[-1] or 'failed' in cycles[-1], cycles
+    assert not list((fleet['work'] / 'tmp').glob('*rackops-progress*')), output[-3000:]
     line = [ln for ln in output.splitlines() if ln.strip().startswith(BAD + ' ') and ': ok=' not in ln][-1]
     assert 'FAILED' in line and 'deploy failed' in line and 'callback' in line.lower()
     report = json.loads((fleet['work'] / 'reports/provision.json').read_text())

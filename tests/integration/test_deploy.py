@@ -107,6 +107,7 @@ def test_a_check_run_writes_nothing(engine, fleet):
     assert states(engine) == {}
     assert recap(output)['failed'] == 0
     assert 'deploy (once enrolled and available)' in output
+    assert not list((fleet['work'] / 'tmp').glob('*rackops-progress*'))
 
 
 def test_provision_one_node_fails_the_others_go_active(engine, fleet):

@@ -142,9 +142,12 @@ class FleetTask:
         provision.yml run of 200 nodes those were 800 GETs; each took Ironic's
         API about as much CPU as a 200-node list.
         """
+        self.put_node(result, operation or target, 'states/provision', dict(body, target=target),
+                      provision_microversion(target, body))
+
+    def put_node(self, result, operation, subpath, body, microversion):
+        """One raw PUT to ``/nodes/<uuid>/<subpath>``, for what openstacksdk does not do (or does with more calls)."""
         def put():
-            response = self.baremetal.put('/nodes/%s/states/provision' % result.uuid, json=dict(body, target=target),
-                                          microversion=provision_microversion(target, body))
-            sdk_exceptions.raise_from_response(response, error_message='Failed to %s node %s'
-                                               % (operation or target, result.name))
-        self.call(result, operation or target, put)
+            response = self.baremetal.put('/nodes/%s/%s' % (result.uuid, subpath), json=body, microversion=microversion)
+            sdk_exceptions.raise_from_response(response, error_message='Failed to %s node %s' % (operation, result.name))
+        self.call(result, operation, put)

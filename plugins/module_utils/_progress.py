@@ -58,8 +58,9 @@ class ProgressFile:
     def cycle(self, _waiting=None):
         """After a wait cycle (``wait_for``'s ``progress``): how many nodes are in each state."""
         with self._lock:
+            states = self.states()
             self._write('waiting', '%d nodes: %s' % (len(self.results), ', '.join(
-                '%s %d' % kv for kv in sorted(self.states().items()))))
+                '%s %d' % kv for kv in sorted(states.items()))), states)
 
     def states(self):
         """{provision state: node count}; nodes failed by this task count as 'failed'."""
@@ -77,11 +78,11 @@ class ProgressFile:
             except OSError:
                 pass
 
-    def _write(self, phase, line):
+    def _write(self, phase, line, states=None):
         if not self.path:
             return
         self._written_at = self.clock()
-        data = {'phase': phase, 'line': line, 'states': self.states(), 'requested': self.requested,
+        data = {'phase': phase, 'line': line, 'states': states or self.states(), 'requested': self.requested,
                 'total': len(self.results)}
         # whole or not at all: the play may read it at any moment
         tmp = None

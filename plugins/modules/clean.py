@@ -159,11 +159,6 @@ from ansible_collections.rackops.baremetal.plugins.module_utils._fleet_options i
 from ansible_collections.rackops.baremetal.plugins.module_utils._module import IronicModule
 from ansible_collections.rackops.baremetal.plugins.module_utils._waiting import wait_provision
 
-try:
-    from openstack import exceptions as sdk_exceptions
-except ImportError:
-    pass  # IronicModule reports the missing library
-
 READ_FIELDS = WAIT_FIELDS + ['extra', 'fault', 'maintenance_reason', 'target_raid_config']
 # target_raid_config came with API 1.12
 RAID_MICROVERSION = '1.12'
@@ -270,11 +265,8 @@ class CleanManager(FleetTask):
                            self.params['timeout'], self.params['wait_interval'])
 
     def set_raid(self, result):
-        def put():
-            response = self.baremetal.put('/nodes/%s/states/raid' % result.uuid,
-                                          json=self.params['target_raid_config'], microversion=RAID_MICROVERSION)
-            sdk_exceptions.raise_from_response(response, error_message='Failed to set the RAID configuration')
-        self.call(result, 'set the target RAID configuration of', put)
+        self.put_node(result, 'set the target RAID configuration of', 'states/raid', self.params['target_raid_config'],
+                      RAID_MICROVERSION)
 
     def leave_maintenance(self, result):
         self.call(result, 'leave maintenance on', self.baremetal.unset_node_maintenance, result.uuid)

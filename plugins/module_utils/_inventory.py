@@ -95,6 +95,9 @@ SCHEMA = {
                 'properties': {
                     'mac': {'type': 'string', 'pattern': MAC_PATTERN},
                     'pxe': {'type': 'boolean', 'description': 'This NIC PXE-boots (default: the first NIC).'},
+                    'ip': {'type': 'string',
+                           'description': 'The IPv4 address the boot services\' DHCP reserves for this (PXE) NIC '
+                                          '(playbook site.yml); without it the NIC gets one from the DHCP range.'},
                     'local_link_connection': {
                         'type': 'object', 'additionalProperties': False,
                         'properties': {'switch_id': {'type': 'string'}, 'port_id': {'type': 'string'},
@@ -262,6 +265,35 @@ def _check_bonds(host, server, problems):
             bonded.setdefault(mac, bond['name'])
 
 
+def pxe_nic_index(server):
+    """Which of the server's NICs network-boots: the one marked pxe, else the first unless it says
+    pxe: false (None: no NIC does)."""
+    nics = server.get('nics') or []
+    marked = [index for index, nic in enumerate(nics) if nic.get('pxe')]
+    if marked:
+        return marked[0]
+    return 0 if nics and 'pxe' not in nics[0] else None
+
+
+def _check_pxe_ip(host, server, seen_ips, problems):
+    pxe = pxe_nic_index(server)
+    for index, nic in enumerate(server.get('nics') or []):
+        if 'ip' not in nic:
+            continue
+        field = '%s: nics[%d].ip' % (host, index)
+        if index != pxe:
+            problems.append('%s: only the PXE NIC gets a DHCP reservation' % field)
+            continue
+        try:
+            address = ipaddress.IPv4Address(nic['ip'])
+        except ValueError:
+            problems.append('%s: %r is not an IPv4 address' % (field, nic['ip']))
+            continue
+        if address in seen_ips:
+            problems.append('%s: %s is also reserved for %s' % (field, address, seen_ips[address]))
+        seen_ips.setdefault(address, host)
+
+
 def portgroup_name(server_name, bond_name):
     """Ironic port group names are unique across Ironic: prefix the server's."""
     return '%s-%s' % (server_name, bond_name)
@@ -277,7 +309,7 @@ def validate_fleet(servers, enabled_drivers=None):
         raise RuntimeError('jsonschema is required to validate the inventory')
     validator = jsonschema.Draft202012Validator(SCHEMA)
     problems = []
-    seen_names, seen_macs, seen_bmcs = {}, {}, {}
+    seen_names, seen_macs, seen_bmcs, seen_ips = {}, {}, {}, {}
     for index, server in enumerate(servers):
         host = server.get('name') if isinstance(server, dict) and server.get('name') else 'server[%d]' % index
         errors = sorted(validator.iter_errors(server), key=lambda e: list(map(str, e.absolute_path)))
@@ -306,6 +338,7 @@ def validate_fleet(servers, enabled_drivers=None):
         pxe = [nic for nic in server.get('nics', []) if nic.get('pxe')]
         if len(pxe) > 1:
             problems.append('%s: nics: more than one NIC has pxe: true' % host)
+        _check_pxe_ip(host, server, seen_ips, problems)
         _check_bonds(host, server, problems)
 
         if server['name'] in seen_names:
@@ -379,7 +412,7 @@ def to_ironic(server):
         fields['%s_interface' % kind] = name
 
     nics = server.get('nics') or []
-    any_pxe = any(nic.get('pxe') for nic in nics)
+    pxe = pxe_nic_index(server)
     group_of = {}
     portgroups = []
     for bond in server.get('bonds') or []:
@@ -393,7 +426,7 @@ def to_ironic(server):
             group_of[mac.lower()] = group['name']
     ports = []
     for index, nic in enumerate(nics):
-        port = {'address': nic['mac'].lower(), 'pxe_enabled': nic.get('pxe', not any_pxe and index == 0),
+        port = {'address': nic['mac'].lower(), 'pxe_enabled': index == pxe,
                 'portgroup': group_of.get(nic['mac'].lower())}
         if nic.get('local_link_connection'):
             port['local_link_connection'] = nic['local_link_connection']

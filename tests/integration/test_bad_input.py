@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import socket
 import subprocess
 from pathlib import Path
@@ -95,4 +96,46 @@ def test_missing_tls_key(scratch_base):
                                        ironic_tls_key_file=str(scratch_base / 'missing-key.pem'))
     assert 'ironic_tls_key_file' in output
     assert 'does not exist' in output
+    assert_nothing_started(scratch_base)
+
+
+def site_expecting_failure(base: Path, inventory: dict, **network):
+    """playbooks/site.yml over an inventory of fake servers; its output."""
+    path = base / 'inventory.yml'
+    path.write_text(json.dumps(inventory))
+    variables = dict(engine_vars(base, free_port()), **dict(
+        {'rackops_provisioning_interface': 'lo', 'rackops_provisioning_address': '10.20.0.2/24',
+         'rackops_provisioning_dhcp_range': ['10.20.0.100', '10.20.0.199']}, **network))
+    code, output = run_playbook(ROOT / 'playbooks/site.yml', variables, '-i', str(path), expect_ok=False)
+    assert code != 0, output[-3000:]
+    return output
+
+
+def rack(**hosts):
+    return {'all': {'children': {'baremetal': {
+        'vars': {'baremetal_defaults': {'bmc': {'driver': 'ipmi', 'username': 'admin', 'password': 'hunter2-secret'}}},
+        'hosts': {name: {'baremetal': server} for name, server in hosts.items()}}}}}
+
+
+def test_site_refuses_a_bad_inventory_naming_every_host_and_field(scratch_base):
+    output = site_expecting_failure(scratch_base, rack(
+        r1={'bmc': {'address': '10.10.0.1'}, 'nics': [{'mac': '3c:ec:ef:00:00:01', 'ip': '10.20.0.50'}]},
+        r2={'bmc': {'address': '10.10.0.2'}, 'nics': [{'mac': '3c:ec:ef:00:00:02', 'ip': '10.20.0.50'}]},
+        r3={'bmc': {'address': '10.10.0.3'}, 'nics': [{'mac': '3c:ec:ef:00:00:0g'}]},
+        r4={'bmc': {'address': '10.10.0.4'}, 'nics': [{'mac': '3c:ec:ef:00:00:04', 'ip': '10.30.0.4'}]}))
+    assert 'r2: nics[0].ip: 10.20.0.50 is also reserved for r1' in output, output[-3000:]
+    assert 'r3: nics[0].mac: not a MAC address' in output
+    assert 'hunter2-secret' not in output
+    assert_nothing_started(scratch_base)
+
+
+def test_site_names_a_bad_provisioning_setting(scratch_base):
+    output = site_expecting_failure(
+        scratch_base, rack(r1={'bmc': {'address': '10.10.0.1'}, 'nics': [{'mac': '3c:ec:ef:00:00:01', 'ip': '10.30.0.9'}]}),
+        rackops_provisioning_address='10.20.0.150/24')
+    assert "rackops_provisioning_dhcp_range: holds the provisioning host's own address 10.20.0.150" in output, output[-3000:]
+    assert_nothing_started(scratch_base)
+    output = site_expecting_failure(
+        scratch_base, rack(r1={'bmc': {'address': '10.10.0.1'}, 'nics': [{'mac': '3c:ec:ef:00:00:01', 'ip': '10.30.0.9'}]}))
+    assert 'r1: nics[0].ip: 10.30.0.9 is outside the provisioning network 10.20.0.0/24' in output, output[-3000:]
     assert_nothing_started(scratch_base)

@@ -18,6 +18,7 @@ import re
 import socket
 import subprocess
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -32,7 +33,7 @@ MAC_PREFIX = '52:54:00:95:00'
 MACHINES = {'e2e-bios': ('bios', 'ipmi'), 'e2e-uefi': ('uefi', 'redfish')}
 NAMES = sorted(MACHINES)
 # a third machine the boot services do not know: it never gets a DHCP answer
-LOST, LOST_MAC = 'e2e-lost', MAC_PREFIX + ':03'
+LOST, LOST_MAC, LOST_BMC = 'e2e-lost', MAC_PREFIX + ':03', '127.0.95.12'
 MEMORY_MB, DISK_GB = 2048, 4
 # Built images survive the test run: an unchanged rebuild is skipped (the role's cache).
 IMAGES = Path(os.environ.get('RACKOPS_TEST_IMAGES', '/var/tmp/rackops-test/images'))
@@ -49,8 +50,9 @@ def lab():
         'virtual_rack_machines': (
             [{'name': name, 'firmware': firmware, 'bmc': bmc, 'memory_mb': MEMORY_MB, 'disk_gb': DISK_GB}
              for name, (firmware, bmc) in sorted(MACHINES.items())]
-            + [{'name': LOST, 'firmware': 'bios', 'memory_mb': 256, 'disk_gb': 1}]),
-        'pxe_hosts': [{'name': name, 'mac': '%s:%02x' % (MAC_PREFIX, i + 1)} for i, name in enumerate(NAMES)],
+            # not in the rack's inventory: site.yml's boot services do not answer it
+            + [{'name': LOST, 'firmware': 'bios', 'memory_mb': 256, 'disk_gb': 1, 'bmc_address': LOST_BMC,
+                'inventory': False}]),
         'virtual_rack_bmc_first_address': '127.0.95.10', 'virtual_rack_dir': str(base / 'rack'),
         'virtual_rack_inventory_file': str(base / 'virtual-rack.yml'),
         'ironic_install_dir': str(base / 'opt'), 'ironic_venv_dir': VENV,
@@ -63,7 +65,7 @@ def lab():
         'images_install_dir': str(IMAGES / 'builder'), 'images_work_dir': str(IMAGES / 'work'),
         # this network intercepts TLS: pip inside the build chroot must trust the host's CA
         'images_build_trust_host_ca': True,
-        'pxe_http_port': free_port(), 'pxe_install_dir': str(base / 'pxe'),
+        'rackops_provisioning_http_port': free_port(), 'pxe_install_dir': str(base / 'pxe'),
         'pxe_config_dir': str(base / 'pxe-etc'), 'pxe_state_dir': str(base / 'pxe-state'),
         'pxe_log_dir': str(base / 'pxe-log'), 'pxe_service_manager': 'supervisor',
         'rackops_report_dir': str(base / 'reports'), 'rackops_cloud': 'rackops',
@@ -150,6 +152,20 @@ def test_the_lab_is_built(lab):
         published = Path(lab['vars']['ironic_http_root']) / 'images' / name
         digest = (published.parent / (name + '.sha256')).read_text().split()[0]
         assert len(digest) == 64 and published.stat().st_size > 1_000_000, name
+    # site.yml wired the rest from the provisioning network alone: the conductor's default deploy
+    # ramdisk is the one the images role published (the inventory names none), and DHCP reserves
+    # exactly the inventory's PXE NICs
+    http = 'http://%s:%d' % (LAB_ADDRESS, lab['vars']['rackops_provisioning_http_port'])
+    conf = (Path(lab['vars']['ironic_config_dir']) / 'ironic.conf').read_text()
+    assert 'deploy_kernel = %s/images/ipa.kernel\n' % http in conf
+    assert 'deploy_ramdisk = %s/images/ipa.initramfs\n' % http in conf
+    assert 'http_url = %s\n' % http in conf and 'host_ip = %s\n' % LAB_ADDRESS in conf
+    with urllib.request.urlopen(urllib.request.Request(http + '/images/ipa.kernel', method='HEAD'), timeout=10) as reply:
+        assert reply.status == 200
+    assert not any('deploy_kernel' in json.dumps(host) for host in lab['hosts'].values())
+    dnsmasq = (Path(lab['vars']['pxe_config_dir']) / 'dnsmasq.conf').read_text()
+    assert sorted(re.findall(r'^dhcp-host=(\S+)$', dnsmasq, re.M)) == [
+        '%s:%02x,%s' % (MAC_PREFIX, i + 1, name) for i, name in enumerate(NAMES)]
     print('lab built in %.0f s' % lab['lab_seconds'])
 
 
@@ -247,7 +263,20 @@ def test_undeploy_cleans_the_disks_and_makes_them_available(lab):
 
 
 def test_a_machine_that_never_network_boots_times_out_pointing_at_its_logs(lab):
-    rc, output = provision(lab, 'provision.yml', '-e', 'rackops_timeout=150', hosts=LOST, expect_ok=False)
+    # the machine the boot services were not told about, enrolled all the same: a server the
+    # inventory lists now but listed not when site.yml last ran
+    inventory = yaml.safe_load(lab['inventory'].read_text())
+    hosts = inventory['all']['children']['baremetal']['hosts']
+    lost = json.loads(json.dumps(hosts[NAMES[0]]))
+    lost['baremetal']['nics'] = [{'mac': LOST_MAC, 'pxe': True}]
+    lost['baremetal']['bmc']['address'] = LOST_BMC
+    lost['rackops_console_log'] = lost['virtual_rack']['serial_log'] = str(
+        Path(lab['vars']['virtual_rack_dir']) / 'machines' / LOST / 'serial.log')
+    hosts[LOST] = lost
+    listed = lab['base'] / 'lost.yml'
+    listed.write_text(yaml.safe_dump(inventory))
+    rc, output = provision(lab, 'provision.yml', '-e', 'rackops_timeout=150', hosts=LOST, inventory=listed,
+                           expect_ok=False)
     assert rc != 0
     (node,) = report_nodes(lab).values()
     assert node['name'] == LOST and node['failed'] and node['provision_state'] == 'inspect wait', node

@@ -6,7 +6,7 @@ from __future__ import annotations
 DOCUMENTATION = r'''
 name: provisioning_network
 short_description: Everything the site's services must agree on, from the provisioning network's few settings
-version_added: 0.2.0
+version_added: 0.1.0
 author:
   - rackops.baremetal developers (@rackops)
 description:

@@ -6,7 +6,7 @@ from __future__ import annotations
 DOCUMENTATION = r'''
 name: pxe_hosts
 short_description: The DHCP reservations of server descriptions, ready for the pxe role
-version_added: 0.2.0
+version_added: 0.1.0
 author:
   - rackops.baremetal developers (@rackops)
 description:

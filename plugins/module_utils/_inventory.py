@@ -202,7 +202,7 @@ def _describe(error):
         return [(list(error.absolute_path) + [key], 'required')]
     if error.validator == 'pattern':
         what = {MAC_PATTERN: 'not a MAC address (aa:bb:cc:dd:ee:ff)',
-                CHECKSUM_PATTERN: 'not a checksum (md5/sha1/sha256/sha512 hex, algo:hex or a URL)',
+                CHECKSUM_PATTERN: 'not a checksum (md5/sha1/sha256/sha512 hex, sha256:/sha512:/md5:<hex>, or a URL)',
                 URL_PATTERN: 'not an http://, https:// or file:// URL'}.get(error.validator_value)
         return [(list(error.absolute_path), what or 'does not match %s' % error.validator_value)]
     if error.validator == 'enum':

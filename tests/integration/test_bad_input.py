@@ -139,3 +139,8 @@ def test_site_names_a_bad_provisioning_setting(scratch_base):
         scratch_base, rack(r1={'bmc': {'address': '10.10.0.1'}, 'nics': [{'mac': '3c:ec:ef:00:00:01', 'ip': '10.30.0.9'}]}))
     assert 'r1: nics[0].ip: 10.30.0.9 is outside the provisioning network 10.20.0.0/24' in output, output[-3000:]
     assert_nothing_started(scratch_base)
+    # an address the interface does not have: refused before the engine is installed
+    output = site_expecting_failure(
+        scratch_base, rack(r1={'bmc': {'address': '10.10.0.1'}, 'nics': [{'mac': '3c:ec:ef:00:00:01'}]}))
+    assert 'pxe_address: 10.20.0.2 is not an address of lo (it has 127.0.0.1' in output, output[-3000:]
+    assert_nothing_started(scratch_base)

@@ -69,7 +69,7 @@ def test_mac_port_address_image_and_network_formats():
     server = ipmi('a', '52:54:00:00:00:01', 'bad_host!', image={'source': 'https://x/img', 'checksum': 'xyz'},
                   network={'ipv4': {'address': '10.0.0.5/24', 'gateway': '10.1.0.1'}})
     problems = validate_fleet([server])
-    assert 'a: image.checksum: not a checksum (md5/sha1/sha256/sha512 hex, algo:hex or a URL)' in problems
+    assert 'a: image.checksum: not a checksum (md5/sha1/sha256/sha512 hex, sha256:/sha512:/md5:<hex>, or a URL)' in problems
     server['image']['checksum'] = 'a' * 64
     problems = validate_fleet([server])
     assert "a: bmc.address: 'bad_host!' is neither an IP address nor a host name" in problems

@@ -25,6 +25,14 @@ options:
     description: The C(hostvars) magic variable.
     type: dict
     required: true
+  state:
+    description:
+      - V(present) - only the servers not marked C(state=absent), for the phases after enrollment (inspect, clean,
+        deploy, power); V(absent) - only the servers marked C(state=absent), which are to be removed.
+      - Empty, the default, returns every server (the node module removes those marked absent itself).
+    type: str
+    choices: ['', present, absent]
+    default: ''
 '''
 
 EXAMPLES = r'''
@@ -32,6 +40,12 @@ EXAMPLES = r'''
   rackops.baremetal.node:
     cloud: rackops
     nodes: "{{ groups['baremetal'] | rackops.baremetal.inventory_nodes(hostvars) }}"
+  run_once: true
+
+- name: Deploy the servers that are not being retired
+  rackops.baremetal.deploy:
+    cloud: rackops
+    nodes: "{{ groups['baremetal'] | rackops.baremetal.inventory_nodes(hostvars, state='present') }}"
   run_once: true
 '''
 
@@ -64,7 +78,9 @@ def plain(value):
     return value
 
 
-def inventory_nodes(hosts, hostvars):
+def inventory_nodes(hosts, hostvars, state=''):
+    if state not in ('', 'present', 'absent'):
+        raise AnsibleFilterError("inventory_nodes: state must be '', 'present' or 'absent', got %r" % (state,))
     if not is_sequence(hosts):
         raise AnsibleFilterError('inventory_nodes expects a list of host names, got %s' % type(hosts).__name__)
     servers = []
@@ -76,6 +92,8 @@ def inventory_nodes(hosts, hostvars):
             continue
         server = deep_merge(dict(defaults), dict(own))
         server.setdefault('name', host)
+        if state and (server.get('state', 'present') == 'absent') != (state == 'absent'):
+            continue
         servers.append(server)
     return servers
 

@@ -236,3 +236,17 @@ def test_undeploy_check_apply_and_clean_rerun(engine, fleet):
     output = play(engine, fleet, 'undeploy.yml')[1]
     assert recap(output)['changed'] == 0 and recap(output)['failed'] == 0
     assert 'not deployed (available)' in output
+
+
+def test_a_server_marked_absent_is_removed_and_left_out_of_the_later_phases(engine, fleet):
+    desc = servers(bad_deploy='fake')
+    desc['dep-05']['state'] = 'absent'
+    write_inventory(fleet['inventory'], desc, fleet['defaults'])
+    rc, output = play(engine, fleet, 'provision.yml', '--limit', 'dep-04,dep-05', expect_ok=False)
+    assert rc == 0, output[-3000:]
+    nodes = states(engine)
+    assert 'dep-05' not in nodes and nodes['dep-04'].provision_state == 'active'
+    # the phase playbooks leave it out too: nothing to undeploy, nothing failed
+    rc, output = play(engine, fleet, 'undeploy.yml', '--limit', 'dep-04,dep-05', expect_ok=False)
+    assert rc == 0 and recap(output)['failed'] == 0, output[-3000:]
+    assert 'dep-05' not in states(engine) and states(engine)['dep-04'].provision_state == 'available'

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import pytest
+from ansible.errors import AnsibleFilterError
+
 from ansible_collections.rackops.baremetal.plugins.filter.inventory_nodes import inventory_nodes, plain
 
 
@@ -42,3 +45,14 @@ def test_host_values_merge_over_defaults_and_hosts_without_either_are_skipped():
                        {'name': 'bee', 'nics': [{'mac': 'bb'}]}]
     # the defaults are not changed by the merge
     assert dict(hostvars['a']['baremetal_defaults'])['bmc'] == {'driver': 'ipmi', 'username': 'admin'}
+
+
+def test_state_picks_the_servers_kept_or_the_servers_marked_absent():
+    hostvars = {'a': {'baremetal': {'bmc': {}}}, 'b': {'baremetal': {'state': 'absent'}},
+                'c': {'baremetal': {'state': 'present'}}}
+    names = ['a', 'b', 'c']
+    assert [s['name'] for s in inventory_nodes(names, hostvars)] == ['a', 'b', 'c']
+    assert [s['name'] for s in inventory_nodes(names, hostvars, state='present')] == ['a', 'c']
+    assert [s['name'] for s in inventory_nodes(names, hostvars, state='absent')] == ['b']
+    with pytest.raises(AnsibleFilterError, match='state must be'):
+        inventory_nodes(names, hostvars, state='gone')

@@ -44,11 +44,11 @@ EXAMPLES = r'''
 RETURN = r'''
 _value:
   description:
-    - C(interface), C(address) (without prefix), C(prefix_length), C(netmask), C(network) (V(10.20.0.0/24)),
-      C(dhcp_start), C(dhcp_end), C(http_port), C(ipv6_prefix);
-    - C(api_url) (where the agent and the controller reach the API), C(http_url) (the HTTP boot server: Ironic's
+    - "C(interface), C(address) (without prefix), C(prefix_length), C(netmask), C(network) (V(10.20.0.0/24)),
+      C(dhcp_start), C(dhcp_end), C(http_port), C(ipv6_prefix)."
+    - "C(api_url) (where the agent and the controller reach the API), C(http_url) (the HTTP boot server, Ironic's
       C([deploy]http_url)), C(images_url) (where the images are published), C(ipxe_url) (the script iPXE chains to),
-      C(deploy_kernel) and C(deploy_ramdisk) (the conductor's defaults; empty without O(ipa_name)).
+      C(deploy_kernel) and C(deploy_ramdisk) (the conductor's defaults; empty without O(ipa_name))." 
   type: dict
 '''
 

@@ -14,7 +14,7 @@ description:
     C(pxe_hosts) list of role C(rackops.baremetal.pxe) - one reservation per server for its PXE NIC (the NIC
     marked C(pxe), else the first), with the fixed address the NIC's C(ip) gives.
   - Validates the whole fleet against the inventory contract first, as the modules do, and fails with every
-    problem found (C(host: field: problem)); so does an C(ip) outside O(network).
+    problem found, one line each naming the host and the field; so does an C(ip) outside O(network).
   - Servers marked C(state=absent) (being retired) and servers without a PXE NIC get no reservation.
 options:
   _input:

@@ -48,7 +48,7 @@ _value:
       C(dhcp_start), C(dhcp_end), C(http_port), C(ipv6_prefix)."
     - "C(api_url) (where the agent and the controller reach the API), C(http_url) (the HTTP boot server, Ironic's
       C([deploy]http_url)), C(images_url) (where the images are published), C(ipxe_url) (the script iPXE chains to),
-      C(deploy_kernel) and C(deploy_ramdisk) (the conductor's defaults; empty without O(ipa_name))." 
+      C(deploy_kernel) and C(deploy_ramdisk) (the conductor's defaults; empty without O(ipa_name))."
   type: dict
 '''
 

@@ -72,7 +72,9 @@ SCHEMA = {
     'required': ['name', 'bmc'],
     'properties': {
         'name': {**_STR, 'description': 'Ironic node name; defaults to the inventory host name.'},
-        'state': {'enum': ['present', 'absent'], 'description': '`absent`: enroll, provision and retire remove the node (a deployed one only when forced); the other playbooks leave the server out.'},
+        'state': {'enum': ['present', 'absent'],
+                  'description': '`absent`: enroll, provision and retire remove the node (a deployed one only when '
+                                 'forced); the other playbooks leave the server out.'},
         'bmc': {
             'type': 'object', 'additionalProperties': False, 'required': ['driver'],
             'description': 'How Ironic reaches the BMC.',

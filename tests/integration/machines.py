@@ -79,7 +79,7 @@ class Machine:
 
     @property
     def ip(self) -> str:
-        return self.address.split('/')[0]
+        return self.address.split('/', maxsplit=1)[0]
 
     def boot(self, timeout=120):
         """Start systemd in the machine and wait until sshd answers."""

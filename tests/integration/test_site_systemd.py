@@ -28,11 +28,12 @@ from machines import make_machine, tcp_open
 
 NETNS, HOST_IF = 'rsd-%d' % (os.getpid() % 10000), 'rsdh%d' % (os.getpid() % 10000)
 HOST_ADDRESS, SEED = '10.94.0.1/24', '10.94.0.2/24'
-SEED_IP = SEED.split('/')[0]
+SEED_IP = SEED.split('/', maxsplit=1)[0]
 UNITS = ['rackops-ironic.service', 'rackops-pxe-dnsmasq.service', 'rackops-pxe-http.service']
 NET = ROOT / 'roles/virtual_rack/files/vr-net.sh'
 SERVERS = {'sd-0': {'nics': [{'mac': '52:54:00:94:00:01'}]},
            'sd-1': {'nics': [{'mac': '52:54:00:94:00:02', 'ip': '10.94.0.51'}]}}
+DEFAULTS = {'bmc': {'driver': 'fake-hardware'}, 'interfaces': {'deploy': 'fake', 'boot': 'fake'}}
 
 
 @pytest.fixture(scope='module')
@@ -50,8 +51,7 @@ def site(engine):
                      'rackops_provisioning_dhcp_range': ['10.94.0.100', '10.94.0.199']},
             'children': {
                 'provisioner': {'hosts': {machine.name: machine.inventory_vars()}},
-                'baremetal': {'vars': {'baremetal_defaults': {
-                                  'bmc': {'driver': 'fake-hardware'}, 'interfaces': {'deploy': 'fake', 'boot': 'fake'}}},
+                'baremetal': {'vars': {'baremetal_defaults': DEFAULTS},
                               'hosts': {name: {'baremetal': server} for name, server in SERVERS.items()}}}}}))
         variables = {'rackops_site_images': False, 'ironic_venv_dir': VENV, 'ironic_htpasswd_bcrypt_rounds': 4,
                      'rackops_controller_clouds_yaml': str(base / 'clouds.yaml'),

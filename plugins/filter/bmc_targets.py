@@ -28,6 +28,7 @@ EXAMPLES = r'''
   rackops.baremetal.bmc:
     bmcs: "{{ groups['baremetal'] | rackops.baremetal.inventory_nodes(hostvars) | rackops.baremetal.bmc_targets }}"
   run_once: true
+  delegate_to: localhost
 '''
 
 RETURN = r'''

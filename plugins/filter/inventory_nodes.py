@@ -41,12 +41,14 @@ EXAMPLES = r'''
     cloud: rackops
     nodes: "{{ groups['baremetal'] | rackops.baremetal.inventory_nodes(hostvars) }}"
   run_once: true
+  delegate_to: localhost
 
 - name: Deploy the servers that are not being retired
   rackops.baremetal.deploy:
     cloud: rackops
     nodes: "{{ groups['baremetal'] | rackops.baremetal.inventory_nodes(hostvars, state='present') }}"
   run_once: true
+  delegate_to: localhost
 '''
 
 RETURN = r'''

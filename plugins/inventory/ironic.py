@@ -55,15 +55,16 @@ plugin: rackops.baremetal.ironic
 cloud: rackops
 ---
 # inventory/active.ironic.yml: deployed nodes only, reached at the address the
-# deployment recorded in extra, grouped by rack too; cached for 5 minutes
+# enrolling inventory gave them in extra (baremetal: {extra: {ip: 10.30.0.11}}),
+# grouped by resource class too; cached for 5 minutes
 plugin: rackops.baremetal.ironic
 cloud: rackops
 provision_states: [active]
 compose:
   ansible_host: ironic.extra.ip | default(omit)
 keyed_groups:
-  - key: ironic.properties.rack | default('unknown')
-    prefix: rack
+  - key: ironic.resource_class | default('none')
+    prefix: class
 cache: true
 cache_plugin: ansible.builtin.jsonfile
 cache_connection: ~/.cache/rackops-inventory

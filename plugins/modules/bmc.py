@@ -142,6 +142,7 @@ EXAMPLES = r'''
     operation: check
     fail_on: never
   run_once: true
+  delegate_to: localhost
   register: preflight
 
 - name: Network-boot one server next time, in UEFI mode

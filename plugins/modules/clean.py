@@ -95,6 +95,7 @@ EXAMPLES = r'''
     cloud: rackops
     nodes: "{{ groups['baremetal'] | rackops.baremetal.inventory_nodes(hostvars) }}"
   run_once: true
+  delegate_to: localhost
 
 - name: Wipe disk metadata and rebuild RAID, then make the nodes available
   rackops.baremetal.clean:
@@ -109,6 +110,7 @@ EXAMPLES = r'''
       - {interface: deploy, step: erase_devices_metadata}
     provide: true
   run_once: true
+  delegate_to: localhost
 
 - name: Apply BIOS settings
   rackops.baremetal.clean:

@@ -91,6 +91,7 @@ EXAMPLES = r'''
     cloud: rackops
     nodes: "{{ groups['baremetal'] | rackops.baremetal.inventory_nodes(hostvars) }}"
   run_once: true
+  delegate_to: localhost
 
 - name: Undeploy one server
   rackops.baremetal.deploy:

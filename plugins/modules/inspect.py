@@ -58,6 +58,7 @@ EXAMPLES = r'''
     cloud: rackops
     nodes: "{{ groups['baremetal'] | rackops.baremetal.inventory_nodes(hostvars) }}"
   run_once: true
+  delegate_to: localhost
 '''
 
 RETURN = r'''

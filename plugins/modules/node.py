@@ -113,13 +113,11 @@ EXAMPLES = r'''
       properties: {cpu_arch: x86_64, cpus: 32, memory_mb: 262144, local_gb: 960}
       resource_class: baremetal.gold
 
-- name: Remove a node
+- name: Remove a node, described as the inventory describes it (the description is validated all the same)
   rackops.baremetal.node:
     cloud: rackops
     state: absent
-    node:
-      name: rack1-u12
-      bmc: {driver: ipmi}
+    node: "{{ ['rack1-u12'] | rackops.baremetal.inventory_nodes(hostvars) | first }}"
 '''
 
 RETURN = r'''

@@ -61,6 +61,7 @@ EXAMPLES = r'''
     nodes: "{{ groups['baremetal'] }}"
     power: 'off'
   run_once: true
+  delegate_to: localhost
 
 - name: Network-boot one node now
   rackops.baremetal.power:

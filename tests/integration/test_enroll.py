@@ -6,6 +6,9 @@ check mode, diff, idempotence, out-of-band edits and a moved MAC on the way.
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 from conftest import ROOT, recap, run_playbook, write_inventory
 
@@ -173,9 +176,18 @@ def test_a_locked_node_is_retried_and_the_retry_reported(engine, fleet_inventory
           - updated.retries | selectattr('status_code', 'equalto', 409) | list | length > 0
           - updated.retries[0].node == 'fk-09'
 ''')
-    # A fake power action holds the node's lock for ~2 s ([fake]power_delay).
-    conn.baremetal.set_node_power_state(node.id, 'power on')
-    code, output = run_playbook(playbook, None, env=engine.env)
+    # A fake power action holds the node's lock for ~2 s ([fake]power_delay); three in a row hold it
+    # for ~6 s, longer than ansible-playbook takes to start on a busy 2-core machine (one was not).
+    def hold_the_lock():
+        for state in ('power on', 'power off', 'power on'):
+            conn.baremetal.set_node_power_state(node.id, state, wait=True, timeout=60)
+    holder = threading.Thread(target=hold_the_lock)
+    holder.start()
+    time.sleep(0.5)
+    try:
+        code, output = run_playbook(playbook, None, env=engine.env)
+    finally:
+        holder.join(120)
     assert engine.sdk().baremetal.get_node(node.id).resource_class == 'baremetal.locked'
 
 

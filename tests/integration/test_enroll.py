@@ -178,6 +178,7 @@ def test_a_locked_node_is_retried_and_the_retry_reported(engine, fleet_inventory
 ''')
     # A fake power action holds the node's lock for ~2 s ([fake]power_delay); three in a row hold it
     # for ~6 s, longer than ansible-playbook takes to start on a busy 2-core machine (one was not).
+
     def hold_the_lock():
         for state in ('power on', 'power off', 'power on'):
             conn.baremetal.set_node_power_state(node.id, state, wait=True, timeout=60)

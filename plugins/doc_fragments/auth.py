@@ -79,6 +79,14 @@ options:
       - Every retry is listed in the C(retries) return value.
     type: int
     default: 5
+  api_outage_timeout:
+    description:
+      - For how many seconds to keep retrying calls while the API cannot be reached at all (connection refused
+        or timed out), as while Ironic restarts, before the nodes waited for are reported as failed with their
+        last known state. V(0) gives up at once.
+      - Every retry is listed in the C(retries) return value.
+    type: int
+    default: 120
 requirements:
   - openstacksdk >= 4.0
 '''

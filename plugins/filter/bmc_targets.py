@@ -12,8 +12,9 @@ author:
 description:
   - Turns server descriptions (the output of P(rackops.baremetal.inventory_nodes#filter)) into the O(rackops.baremetal.bmc#module:bmcs)
     list - the server's name plus its C(bmc) keys.
-  - Servers whose BMC driver is neither C(ipmi) nor C(redfish) (C(manual-management), C(fake-hardware)) have
-    no BMC to talk to and are left out.
+  - C(idrac) servers are reached over their iDRAC's Redfish service (driver C(redfish) for the module).
+  - Servers of any other driver (C(manual-management), C(fake-hardware), a hardware type described only by
+    C(bmc.driver_info)) have no BMC the module can talk to and are left out.
   - C(cipher_suite) is dropped - the module's IPMI client always negotiates suite 3. C(priv_level) is lower-cased.
 options:
   _input:
@@ -33,7 +34,7 @@ EXAMPLES = r'''
 
 RETURN = r'''
 _value:
-  description: One entry per server with an IPMI or Redfish BMC, in the order given.
+  description: One entry per server with an IPMI or Redfish (or iDRAC) BMC and its address, in the order given.
   type: list
   elements: dict
 '''
@@ -50,10 +51,12 @@ def bmc_targets(servers):
         if not isinstance(server, dict) or 'name' not in server:
             raise AnsibleFilterError('bmc_targets expects server descriptions with a name, got %r' % (server,))
         bmc = server.get('bmc') or {}
-        if bmc.get('driver') not in ('ipmi', 'redfish'):
+        if bmc.get('driver') not in ('ipmi', 'redfish', 'idrac') or not bmc.get('address'):
             continue
         target = {'name': server['name']}
         target.update((key, bmc[key]) for key in BMC_KEYS if key in bmc)
+        if target['driver'] == 'idrac':  # the iDRAC's Redfish service
+            target['driver'] = 'redfish'
         if 'priv_level' in target:  # the inventory spells it as Ironic does (ADMINISTRATOR)
             target['priv_level'] = str(target['priv_level']).lower()
         targets.append(target)

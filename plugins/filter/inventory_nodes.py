@@ -14,6 +14,12 @@ description:
     variables) and sets C(name) to the inventory host name unless the host gives one.
   - Hosts without either variable are skipped. Nothing is validated here; the modules validate the
     whole fleet before writing anything.
+  - An image given by C(image.name) (and no C(source)) is one the site publishes (C(playbooks/site.yml),
+    the images role's C(images_disk_name)). Its C(source) becomes C(<images URL>/<name>.qcow2) and its
+    C(checksum), unless given, the C(.sha256) file published beside it. The images URL is the host's
+    C(rackops_images_url), or else follows from C(rackops_provisioning_address) and
+    C(rackops_provisioning_http_port) (default 8080) as C(site.yml) publishes there. A host's own
+    C(image.name) or C(image.source) replaces the other one given in C(baremetal_defaults).
 positional: hostvars
 options:
   _input:
@@ -43,6 +49,9 @@ EXAMPLES = r'''
   run_once: true
   delegate_to: localhost
 
+# group_vars/all.yml:   rackops_provisioning_address: 10.20.0.2/24   (site.yml's provisioning network)
+# group_vars/baremetal.yml:   baremetal_defaults: {image: {name: debian-bookworm}}
+# -> image.source http://10.20.0.2:8080/images/debian-bookworm.qcow2 with its published .sha256
 - name: Deploy the servers that are not being retired
   rackops.baremetal.deploy:
     cloud: rackops
@@ -58,12 +67,13 @@ _value:
   elements: dict
 '''
 
+import ipaddress
 from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.collections import is_sequence
 
-from ansible_collections.rackops.baremetal.plugins.module_utils._inventory import deep_merge
+from ansible_collections.rackops.baremetal.plugins.module_utils._inventory import INVENTORY_HOST_KEY, deep_merge
 
 
 def plain(value):
@@ -80,6 +90,45 @@ def plain(value):
     return value
 
 
+def images_url(host, host_vars):
+    """Where the site publishes its images, as this host's variables say; '' when they do not."""
+    url = host_vars.get('rackops_images_url')
+    if url:
+        return str(url).rstrip('/')
+    address = host_vars.get('rackops_provisioning_address')
+    if not address:
+        return ''
+    try:
+        ip = ipaddress.ip_interface(str(address)).ip
+    except ValueError as exc:
+        raise AnsibleFilterError('%s: rackops_provisioning_address: %s' % (host, exc)) from None
+    return 'http://%s:%s/images' % ('[%s]' % ip if ip.version == 6 else ip, host_vars.get('rackops_provisioning_http_port') or 8080)
+
+
+def resolve_image(host, server, own, host_vars):
+    """An image named after the site's published ones gets its URL and checksum (see the documentation)."""
+    image = server.get('image')
+    if not isinstance(image, dict):
+        return
+    own_image = own.get('image') if isinstance(own.get('image'), dict) else {}
+    # the host's own choice of name or source wins over the group's other one
+    if 'name' in own_image and 'source' not in own_image:
+        image.pop('source', None)
+        if 'checksum' not in own_image:
+            image.pop('checksum', None)
+    elif 'source' in own_image and 'name' not in own_image:
+        image.pop('name', None)
+    if not image.get('name') or image.get('source'):
+        return
+    base = images_url(host, host_vars)
+    if not base:
+        raise AnsibleFilterError('%s: image.name: %r names an image the site publishes, but nothing says where: set '
+                                 'rackops_provisioning_address (as for site.yml) or rackops_images_url, or give '
+                                 'image.source' % (host, image['name']))
+    image['source'] = '%s/%s.qcow2' % (base, image['name'])
+    image.setdefault('checksum', image['source'] + '.sha256')
+
+
 def inventory_nodes(hosts, hostvars, state=''):
     if state not in ('', 'present', 'absent'):
         raise AnsibleFilterError("inventory_nodes: state must be '', 'present' or 'absent', got %r" % (state,))
@@ -94,6 +143,10 @@ def inventory_nodes(hosts, hostvars, state=''):
             continue
         server = deep_merge(dict(defaults), dict(own))
         server.setdefault('name', host)
+        if server['name'] != host:
+            # which inventory host it came from, for messages that name the node (two hosts, one name)
+            server[INVENTORY_HOST_KEY] = host
+        resolve_image(host, server, own, host_vars)
         if state and (server.get('state', 'present') == 'absent') != (state == 'absent'):
             continue
         servers.append(server)

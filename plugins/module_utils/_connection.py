@@ -38,6 +38,7 @@ AUTH_ARGUMENT_SPEC = dict(
     ca_cert=dict(type='path', aliases=['cacert']),
     api_timeout=dict(type='int'),
     api_retries=dict(type='int', default=5),
+    api_outage_timeout=dict(type='int', default=120),
 )
 
 AUTH_MUTUALLY_EXCLUSIVE = [('cloud', 'auth'), ('cloud', 'auth_type')]

@@ -8,6 +8,11 @@ Ironic answers HTTP 409 "node locked" (another operation holds the node) and
 503 (conductor busy, concurrent action limit) in normal operation. We retry those with a
 bounded back-off and *record* every retry, so a task that succeeded after
 waiting for a lock says so instead of hiding it.
+
+An API that cannot be reached at all (its process restarting: systemd or the
+supervisor brings Ironic back within seconds) is retried the same way for up
+to ``outage`` seconds from the first refused connection, so that a run in
+flight rides out the restart instead of failing every node it was waiting for.
 """
 
 from __future__ import annotations
@@ -82,13 +87,16 @@ def retry_delay(attempt, base=0.5, ceiling=8.0):
 
 
 def call_with_retries(fn, operation, node=None, retries=5, retry_log=None,
-                      sleep=time.sleep, is_sdk_error=None):
-    """Call ``fn()``; retry 409/503; translate SDK errors to BaremetalError.
+                      sleep=time.sleep, is_sdk_error=None, is_outage=None, outage=0, clock=time.monotonic):
+    """Call ``fn()``; retry 409/503, and unreachable-API errors for ``outage`` seconds;
+    translate SDK errors to BaremetalError.
 
     ``retry_log`` (a list) receives one dict per retry. ``is_sdk_error`` tells
-    which exceptions are the SDK's (anything else is a bug and propagates).
+    which exceptions are the SDK's (anything else is a bug and propagates);
+    ``is_outage`` which of those mean the API could not be reached at all.
     """
     attempt = 0
+    outage_started = None
     while True:
         try:
             return fn()
@@ -96,6 +104,21 @@ def call_with_retries(fn, operation, node=None, retries=5, retry_log=None,
             if is_sdk_error is not None and not is_sdk_error(exc):
                 raise
             code = status_code_of(exc)
+            if is_outage is not None and is_outage(exc):
+                now = clock()
+                outage_started = now if outage_started is None else outage_started
+                if now - outage_started < outage:
+                    delay = min(retry_delay(attempt), max(0.1, outage - (now - outage_started)))
+                    if retry_log is not None:
+                        retry_log.append(dict(operation=operation, node=node, status_code=None,
+                                              attempt=attempt + 1, delay=delay, msg=message_of(exc)))
+                    sleep(delay)
+                    attempt += 1
+                    continue
+                detail = message_of(exc)
+                if outage:
+                    detail += ' (the API did not answer for %d s)' % round(now - outage_started)
+                raise BaremetalError(operation, detail, node=node) from exc
             retryable = is_retryable(code, message_of(exc))
             if retryable and attempt < retries:
                 delay = retry_delay(attempt)

@@ -21,6 +21,7 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
 
 from ansible_collections.rackops.baremetal.plugins.module_utils._errors import BaremetalError
+from ansible_collections.rackops.baremetal.plugins.module_utils._states import AGENT_WAIT_STATES
 
 # What one list call per wait cycle asks for: enough to decide done/failed.
 WAIT_FIELDS = ['uuid', 'name', 'provision_state', 'target_provision_state', 'power_state',
@@ -33,10 +34,6 @@ def field_getter(node):
     if isinstance(node, dict):
         return node.get
     return lambda key: getattr(node, key, None)
-
-
-# Where Ironic waits for the deploy ramdisk to call back.
-AGENT_WAIT_STATES = ('inspect wait', 'clean wait', 'wait call-back', 'rescue wait')
 
 
 class NodeResult:
@@ -131,7 +128,12 @@ def wait_for(list_nodes, results, check, timeout, interval=1.0, progress=None,
     waiting = {r.uuid: r for r in results if not r.failed and r.uuid}
     deadline = clock() + timeout
     while waiting:
-        by_uuid = _by_uuid(list_nodes())
+        try:
+            by_uuid = _by_uuid(list_nodes())
+        except BaremetalError as exc:  # the API gone for longer than the client rides out
+            for result in waiting.values():
+                _lose_sight(result, exc)
+            break
         for uuid, result in list(waiting.items()):
             node = by_uuid.get(uuid)
             if node is None:
@@ -164,6 +166,13 @@ def _by_uuid(nodes):
         get = field_getter(node)
         by_uuid[get('id') or get('uuid')] = node
     return by_uuid
+
+
+def _lose_sight(result, exc):
+    """The node's last known state, now that the API no longer answers: a re-run takes it from there."""
+    result.fail('lost the Ironic API while waiting (%s); last seen in provision state %s, power %s: '
+                'Ironic goes on without this run, re-run to take the node from where it is'
+                % (exc.describe(with_last_error=False), result.provision_state, result.power_state))
 
 
 def _time_out(result, timeout):
@@ -228,8 +237,20 @@ def run_pipeline(results, steps, list_nodes, concurrency, timeout, interval=1.0)
         spans.setdefault(name, [time.monotonic(), None])
         running[pool.submit(work_step, result, work)] = result
 
+    lost = []  # the API's error, once it is gone for longer than the client rides out
+
     def poll(pool):
-        by_uuid = _by_uuid(list_nodes())
+        if not lost:
+            try:
+                by_uuid = _by_uuid(list_nodes())
+            except BaremetalError as exc:
+                lost.append(exc)
+        if lost:
+            for uuid, (result, _check, _deadline) in list(waiting.items()):
+                del waiting[uuid]
+                _lose_sight(result, lost[0])
+                advance(result, pool)
+            return
         now = time.monotonic()
         for uuid, (result, check, deadline) in list(waiting.items()):
             node = by_uuid.get(uuid)

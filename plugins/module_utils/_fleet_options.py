@@ -10,12 +10,9 @@ from __future__ import annotations
 
 import time
 
+from ansible_collections.rackops.baremetal.plugins.module_utils._redact import is_secret_key
 from ansible_collections.rackops.baremetal.plugins.module_utils._fleet import FAIL_ON, NodeResult, field_getter
-
-try:
-    from openstack import exceptions as sdk_exceptions
-except ImportError:
-    sdk_exceptions = None  # IronicModule fails the task with missing_required_lib first
+from ansible_collections.rackops.baremetal.plugins.module_utils._states import verb_microversion
 
 FLEET_ARGUMENT_SPEC = dict(
     concurrency=dict(type='int'),
@@ -44,16 +41,14 @@ def fleet_concurrency(module):
         return FALLBACK_CONCURRENCY
 
 
-# The lowest Ironic API version that has each provision verb (the others are
-# in 1.1), and each request body field.
-_VERB_VERSIONS = {'manage': 4, 'provide': 4, 'inspect': 6, 'abort': 13, 'clean': 15}
+# The lowest Ironic API version that has each request body field (each verb's: the state table's).
 _FIELD_VERSIONS = {'clean_steps': 15, 'deploy_steps': 69, 'disable_ramdisk': 70}
 
 
 def provision_microversion(target, body):
     """The API version a provision request asks for: the lowest that takes it, so an
     older Ironic (an existing cloud's) still takes the plain verbs."""
-    minor = max([_VERB_VERSIONS.get(target, 1)] + [_FIELD_VERSIONS.get(k, 1) for k in body])
+    minor = max([verb_microversion(target)] + [_FIELD_VERSIONS.get(k, 1) for k in body])
     if 'configdrive' in body:
         # a config drive with a rebuild since 1.35; as a dict (not an ISO image) since 1.56
         minor = max(minor, 56 if isinstance(body['configdrive'], dict) else 35 if target == 'rebuild' else 1)
@@ -78,10 +73,18 @@ def index_records(records):
 
 
 def fleet_servers(module):
-    """The server descriptions of a task (``node`` or ``nodes``), their BMC passwords masked in its result."""
+    """The server descriptions of a task (``node`` or ``nodes``), their BMC secrets (the password,
+    secret-looking driver_info pass-through keys) masked in its result."""
     servers = module.params['nodes'] if module.params['nodes'] is not None else [module.params['node']]
-    module.add_secrets(s.get('bmc', {}).get('password') for s in servers if isinstance(s, dict)
-                       and isinstance(s.get('bmc'), dict))
+    for server in servers:
+        bmc = server.get('bmc') if isinstance(server, dict) else None
+        if not isinstance(bmc, dict):
+            continue
+        module.add_secrets([bmc.get('password')])
+        passed = bmc.get('driver_info')
+        if isinstance(passed, dict):
+            # strings only: a number as a masked value would hide every such digit in the output
+            module.add_secrets(value for key, value in passed.items() if is_secret_key(key) and isinstance(value, str))
     return servers
 
 
@@ -147,7 +150,4 @@ class FleetTask:
 
     def put_node(self, result, operation, subpath, body, microversion):
         """One raw PUT to ``/nodes/<uuid>/<subpath>``, for what openstacksdk does not do (or does with more calls)."""
-        def put():
-            response = self.baremetal.put('/nodes/%s/%s' % (result.uuid, subpath), json=body, microversion=microversion)
-            sdk_exceptions.raise_from_response(response, error_message='Failed to %s node %s' % (operation, result.name))
-        self.call(result, operation, put)
+        self.module.client.put(operation, '/nodes/%s/%s' % (result.uuid, subpath), body, microversion, node=result.name)

@@ -13,14 +13,14 @@ import ipaddress
 import json
 import re
 
+from ansible_collections.rackops.baremetal.plugins.module_utils._states import BUSY, VERBS
+
 _ALGO_HASH = re.compile(r'^(md5|sha1|sha256|sha512):([0-9a-fA-F]+)$')
 
-# Where a node is, seen from a deploy: states we start from, and states that
-# are a transition in progress (someone else's, or ours from an earlier run).
-DEPLOYABLE = ('available', 'deploy failed')
-UNDEPLOYABLE = ('active', 'deploy failed', 'error', 'rescue', 'rescue failed')
-BUSY = ('deploying', 'wait call-back', 'cleaning', 'clean wait', 'deleting', 'inspecting', 'inspect wait',
-        'verifying', 'rescuing', 'rescue wait', 'unrescuing', 'adopting', 'servicing', 'service wait')
+# Where a node is, seen from a deploy: states we start from (the state table's), and
+# states that are a transition in progress (someone else's, or ours from an earlier run).
+DEPLOYABLE = VERBS['active'].starts_from
+UNDEPLOYABLE = VERBS['deleted'].starts_from
 
 
 def instance_info(server):

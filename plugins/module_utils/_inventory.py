@@ -30,26 +30,44 @@ else:
     HAS_JSONSCHEMA = True
     JSONSCHEMA_IMPORT_ERROR = None
 
-DRIVERS = ('ipmi', 'redfish', 'manual-management', 'fake-hardware')
-# What each driver cannot work without (keys of `bmc`).
+# The hardware types whose BMC fields the contract models (bmc.address, ...); any other
+# hardware type the engine enables is described by its Ironic keys alone (bmc.driver_info).
+_REDFISH_FIELDS = {'address': 'redfish_address', 'system_id': 'redfish_system_id',
+                   'username': 'redfish_username', 'password': 'redfish_password', 'verify_ca': 'redfish_verify_ca'}
+DRIVER_FIELDS = {
+    'ipmi': {'address': 'ipmi_address', 'port': 'ipmi_port', 'username': 'ipmi_username',
+             'password': 'ipmi_password', 'cipher_suite': 'ipmi_cipher_suite', 'priv_level': 'ipmi_priv_level'},
+    'redfish': _REDFISH_FIELDS,
+    # Dell's iDRAC speaks Redfish: Ironic's idrac-redfish interfaces read the redfish_* keys
+    'idrac': _REDFISH_FIELDS,
+    'manual-management': {},
+    'fake-hardware': {},
+}
+DRIVERS = tuple(DRIVER_FIELDS)
+# What each driver cannot work without (keys of `bmc`, or their Ironic keys in bmc.driver_info).
 DRIVER_REQUIRES = {
     'ipmi': ('address', 'username', 'password'),
     'redfish': ('address', 'username', 'password'),
-    'manual-management': (),
-    'fake-hardware': (),
+    'idrac': ('address', 'username', 'password'),
 }
-DRIVER_ALLOWS = {
-    'ipmi': {'driver', 'address', 'port', 'username', 'password', 'cipher_suite', 'priv_level'},
-    'redfish': {'driver', 'address', 'username', 'password', 'system_id', 'verify_ca'},
-    'manual-management': {'driver'},
-    'fake-hardware': {'driver'},
-}
+REDFISH_DRIVERS = ('redfish', 'idrac')
 INTERFACE_KINDS = ('bios', 'boot', 'console', 'deploy', 'firmware', 'inspect', 'management',
                    'network', 'power', 'raid', 'rescue', 'storage', 'vendor')
 MAC_PATTERN = r'^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$'
 BOND_MODES = ['balance-rr', 'active-backup', 'balance-xor', 'broadcast', '802.3ad', 'balance-tlb', 'balance-alb']
 CHECKSUM_PATTERN = r'^([0-9a-fA-F]{32}|[0-9a-fA-F]{40}|[0-9a-fA-F]{64}|[0-9a-fA-F]{128}|(sha256|sha512|md5):[0-9a-fA-F]+|https?://\S+)$'
 URL_PATTERN = r'^(https?|file)://\S+$'
+# Ironic's rule for node names (RFC 3986 unreserved characters, at most 255); a UUID-like name it refuses too
+NAME_PATTERN = r'^[A-Za-z0-9._~-]{1,255}$'
+_UUID_LIKE = re.compile(r'^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$')
+# An OpenSSH public key line: type, base64 body, optional comment
+SSH_KEY_PATTERN = (r'^(ssh-(rsa|dss|ed25519)|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com'
+                   r'|sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/]+={0,3}( [^\n]*)?$')
+# Set by the inventory_nodes filter when a server's name is not its inventory host's: messages
+# name both. Not part of the contract (validation looks past it).
+INVENTORY_HOST_KEY = '_inventory_host'
+# hex digits per checksum algorithm (algo:hex form)
+_HEX_LENGTHS = {'md5': 32, 'sha1': 40, 'sha256': 64, 'sha512': 128}
 
 _STR = {'type': 'string', 'minLength': 1}
 _TRAIT = {'type': 'string', 'pattern': r'^[A-Z][A-Z0-9_]*$'}
@@ -71,7 +89,9 @@ SCHEMA = {
     'additionalProperties': False,
     'required': ['name', 'bmc'],
     'properties': {
-        'name': {**_STR, 'description': 'Ironic node name; defaults to the inventory host name.'},
+        'name': {'type': 'string', 'pattern': NAME_PATTERN,
+                 'description': 'Ironic node name (letters, digits, and - . _ ~; not a UUID); defaults to the '
+                                'inventory host name.'},
         'state': {'enum': ['present', 'absent'],
                   'description': '`absent`: enroll, provision and retire remove the node (a deployed one only when '
                                  'forced); the other playbooks leave the server out.'},
@@ -79,7 +99,15 @@ SCHEMA = {
             'type': 'object', 'additionalProperties': False, 'required': ['driver'],
             'description': 'How Ironic reaches the BMC.',
             'properties': {
-                'driver': {'enum': list(DRIVERS)},
+                'driver': {'type': 'string', 'pattern': r'^[a-z][a-z0-9_-]*$',
+                           'description': 'Ironic hardware type. The fields below model ' + ', '.join(DRIVERS)
+                                          + '; any other type the engine enables takes its keys from driver_info.'},
+                'driver_info': {
+                    'type': 'object', 'propertyNames': {'pattern': r'^[a-z][a-z0-9_]*$'},
+                    'additionalProperties': {'type': ['string', 'integer', 'number', 'boolean']},
+                    'description': 'Ironic driver_info keys passed through as given (e.g. ipmi_protocol_version, '
+                                   'redfish_auth_type), checked against the engine\'s driver properties before any '
+                                   'write. Values of keys naming a password, secret or key are masked in every output.'},
                 'address': {**_STR, 'description': 'IPMI: host or IP. Redfish: URL (https://host) or host.'},
                 'port': {'type': 'integer', 'minimum': 1, 'maximum': 65535, 'description': 'IPMI UDP port (623).'},
                 'username': _STR,
@@ -152,6 +180,10 @@ SCHEMA = {
             'type': 'object', 'additionalProperties': False, 'required': ['source'],
             'properties': {
                 'source': {'type': 'string', 'pattern': URL_PATTERN},
+                'name': {'type': 'string', 'pattern': r'^[A-Za-z0-9][A-Za-z0-9._-]*$',
+                         'description': 'An image the site publishes (the images role\'s images_disk_name): the '
+                                        'inventory_nodes filter makes it source <images URL>/<name>.qcow2 with its '
+                                        '.sha256 beside it.'},
                 'checksum': {'type': 'string', 'pattern': CHECKSUM_PATTERN},
                 'type': {'enum': ['whole-disk', 'partition']},
                 'kernel': {'type': 'string', 'pattern': URL_PATTERN},
@@ -165,7 +197,8 @@ SCHEMA = {
         },
         'hostname': {'type': 'string', 'pattern': r'^[a-zA-Z0-9]([a-zA-Z0-9.-]{0,251}[a-zA-Z0-9])?$',
                      'description': 'Host name for the config drive; defaults to the server name.'},
-        'ssh_keys': {'type': 'array', 'items': _STR},
+        'ssh_keys': {'type': 'array', 'items': {'type': 'string', 'pattern': SSH_KEY_PATTERN},
+                     'description': 'OpenSSH public keys (one line each) for the config drive.'},
         'user_data': {'type': 'string'},
         'extra': {'type': 'object', 'description': 'Free-form Ironic `extra` keys.'},
     },
@@ -187,6 +220,29 @@ def _field(path):
     return '.'.join(str(p) if not isinstance(p, int) else '[%d]' % p for p in path).replace('.[', '[') or '(top)'
 
 
+_JSON_TYPES = {'str': 'string', 'dict': 'object', 'list': 'array', 'NoneType': 'null', 'int': 'integer',
+               'float': 'number', 'bool': 'boolean'}
+# a type error shows the value only when it cannot be a secret: under no password/secret/key/token field, and a
+# string only when it spells a number or a yes/no (any other string may be a password put in the wrong place)
+_SECRET_FIELD = re.compile(r'pass|secret|key|token', re.I)
+_TOKEN = re.compile(r'^[^\s\'"\\]{1,64}$')
+_PLAIN_WORD = re.compile(r'^(?:[-+]?[0-9]+(?:\.[0-9]+)?|true|false|yes|no|on|off|none|null)$', re.I)
+
+
+def _echo(value):
+    """A value for a message: quoted when it is a short single token, else only its kind.
+
+    A value with spaces or line breaks, or a long one, may be a password or a key pasted into the wrong field.
+    """
+    if isinstance(value, (int, float, bool)) or (isinstance(value, str) and _TOKEN.match(value)):
+        return repr(value)
+    return 'this ' + _JSON_TYPES.get(type(value).__name__, type(value).__name__)
+
+
+def _with_article(noun):
+    return ('an ' if noun[:1] in 'aeiou' else 'a ') + noun
+
+
 def _describe(error):
     """One jsonschema error in words an operator can act on."""
     if error.validator == 'additionalProperties':
@@ -203,30 +259,92 @@ def _describe(error):
         key = missing.group(1) if missing else '?'
         return [(list(error.absolute_path) + [key], 'required')]
     if error.validator == 'pattern':
+        if error.validator_value == SSH_KEY_PATTERN:
+            # never echoed: it may be a private key pasted by mistake
+            private = 'PRIVATE KEY' in str(error.instance)
+            return [(list(error.absolute_path), 'a private key: only public keys belong here (and a private key in an '
+                     'inventory is a leaked key: replace it)' if private else 'not an OpenSSH public key line')]
         what = {MAC_PATTERN: 'not a MAC address (aa:bb:cc:dd:ee:ff)',
+                NAME_PATTERN: 'not a node name Ironic takes (letters, digits, and - . _ ~; at most 255)',
                 CHECKSUM_PATTERN: 'not a checksum (md5/sha1/sha256/sha512 hex, sha256:/sha512:/md5:<hex>, or a URL)',
                 URL_PATTERN: 'not an http://, https:// or file:// URL'}.get(error.validator_value)
         return [(list(error.absolute_path), what or 'does not match %s' % error.validator_value)]
     if error.validator == 'enum':
-        return [(list(error.absolute_path), '%r is not one of %s' % (error.instance, ', '.join(map(str, error.validator_value))))]
+        return [(list(error.absolute_path), '%s is not one of %s' % (_echo(error.instance), ', '.join(map(str, error.validator_value))))]
     if error.validator == 'type':
-        return [(list(error.absolute_path), '%r is not of type %s' % (error.instance, error.validator_value))]
+        secret = any(_SECRET_FIELD.search(str(step)) for step in error.absolute_path)
+        shown = repr(error.instance) if not secret and (isinstance(error.instance, (int, float, bool)) or (
+            isinstance(error.instance, str) and _PLAIN_WORD.match(error.instance))) else (
+            _with_article(_JSON_TYPES.get(type(error.instance).__name__, type(error.instance).__name__)))
+        return [(list(error.absolute_path), '%s is not of type %s' % (shown, error.validator_value))]
     return [(list(error.absolute_path), error.message)]
+
+
+def _check_driver_fields(host, driver, bmc, problems):
+    fields = DRIVER_FIELDS.get(driver, {})
+    passed = bmc.get('driver_info') or {}
+    for key in DRIVER_REQUIRES.get(driver, ()):
+        if not bmc.get(key) and not passed.get(fields[key]):
+            problems.append('%s: bmc.%s: required for driver %s' % (host, key, driver))
+    for key in sorted(set(bmc) - set(fields) - {'driver', 'driver_info'}):
+        hint = '' if driver in DRIVER_FIELDS else ' (give its Ironic keys under bmc.driver_info)'
+        problems.append('%s: bmc.%s: not used by driver %s%s' % (host, key, driver, hint))
+    for key, ironic_key in sorted(fields.items()):
+        if key in bmc and ironic_key in passed:
+            problems.append('%s: bmc.driver_info.%s: also set by bmc.%s' % (host, ironic_key, key))
+
+
+def check_driver_properties(servers, properties):
+    """The problems of each server's pass-through keys (bmc.driver_info) against its driver's
+    properties on the engine: ``properties`` is {driver: {key: description}} (GET
+    /v1/drivers/<driver>/properties, the union over the interfaces the engine enables).
+
+    A key the driver does not know is a typo Ironic would store and ignore. (Ironic's "Required."
+    in a description is no guide: the union holds every interface's, e.g. ipmi_address for redfish.)
+    """
+    problems = []
+    for server in servers:
+        bmc = server['bmc']
+        known = properties.get(bmc['driver'])
+        if known is None:
+            continue
+        for key in sorted(set(bmc.get('driver_info') or {}) - set(known)):
+            close = difflib.get_close_matches(key, sorted(known), n=1)
+            problems.append('%s: bmc.driver_info.%s: %s is not a property of driver %s on this engine%s' % (
+                server['name'], key, key, bmc['driver'], ' (did you mean %s?)' % close[0] if close else ''))
+    return problems
+
+
+def _mistyped_ipv4(text):
+    """Dotted decimal that is no IPv4 address: a host name never has that form (RFC 1123)."""
+    if not re.match(r'^[0-9.]+$', text):
+        return False
+    try:
+        ipaddress.IPv4Address(text)
+    except ValueError:
+        return True
+    return False
 
 
 def _check_address(host, driver, bmc, problems):
     address = bmc.get('address')
     if not address:
         return
-    if driver == 'redfish':
+    if driver in REDFISH_DRIVERS:
         if '://' in address and not re.match(r'^https?://[^/\s]+', address):
-            problems.append('%s: bmc.address: %r is not an http(s) URL' % (host, address))
+            problems.append('%s: bmc.address: %s is not an http(s) URL' % (host, _echo(address)))
+            return
+        name = re.sub(r'^https?://', '', address).split('/', 1)[0].rsplit(':', 1)[0]
+        if _mistyped_ipv4(name):
+            problems.append('%s: bmc.address: %s is not a valid IPv4 address' % (host, _echo(name)))
         return
     try:
         ipaddress.ip_address(address)
     except ValueError:
-        if not re.match(r'^(?=.{1,253}$)[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?)*$', address):
-            problems.append('%s: bmc.address: %r is neither an IP address nor a host name' % (host, address))
+        if _mistyped_ipv4(address):
+            problems.append('%s: bmc.address: %s is not a valid IPv4 address' % (host, _echo(address)))
+        elif not re.match(r'^(?=.{1,253}$)[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?)*$', address):
+            problems.append('%s: bmc.address: %s is neither an IP address nor a host name' % (host, _echo(address)))
 
 
 def _check_network(host, network, problems):
@@ -239,8 +357,8 @@ def _check_network(host, network, problems):
             if iface.version != version or '/' not in config['address']:
                 raise ValueError
         except ValueError:
-            problems.append('%s: network.%s.address: %r is not an IPv%d address with a prefix'
-                            % (host, family, config['address'], version))
+            problems.append('%s: network.%s.address: %s is not an IPv%d address with a prefix'
+                            % (host, family, _echo(config['address']), version))
             continue
         gateway = config.get('gateway')
         if gateway:
@@ -248,7 +366,7 @@ def _check_network(host, network, problems):
                 if ipaddress.ip_address(gateway) not in iface.network:
                     problems.append('%s: network.%s.gateway: %s is outside %s' % (host, family, gateway, iface.network))
             except ValueError:
-                problems.append('%s: network.%s.gateway: %r is not an IP address' % (host, family, gateway))
+                problems.append('%s: network.%s.gateway: %s is not an IP address' % (host, family, _echo(gateway)))
 
 
 def _check_bonds(host, server, problems):
@@ -289,7 +407,7 @@ def _check_pxe_ip(host, server, seen_ips, problems):
         try:
             address = ipaddress.IPv4Address(nic['ip'])
         except ValueError:
-            problems.append('%s: %r is not an IPv4 address' % (field, nic['ip']))
+            problems.append('%s: %s is not an IPv4 address' % (field, _echo(nic['ip'])))
             continue
         if address in seen_ips:
             problems.append('%s: %s is also reserved for %s' % (field, address, seen_ips[address]))
@@ -313,20 +431,25 @@ def validate_fleet(servers, enabled_drivers=None):
     problems = []
     seen_names, seen_macs, seen_bmcs, seen_ips = {}, {}, {}, {}
     for index, server in enumerate(servers):
-        host = server.get('name') if isinstance(server, dict) and server.get('name') else 'server[%d]' % index
-        errors = sorted(validator.iter_errors(server), key=lambda e: list(map(str, e.absolute_path)))
+        name = server.get('name') if isinstance(server, dict) else None
+        # a name that is not a valid one is not the label: it may be anything pasted there
+        host = name if isinstance(name, str) and re.match(NAME_PATTERN, name) else (
+            server.get(INVENTORY_HOST_KEY) if isinstance(server, dict) and server.get(INVENTORY_HOST_KEY)
+            else 'server[%d]' % index)
+        checked = {k: v for k, v in server.items() if k != INVENTORY_HOST_KEY} if isinstance(server, dict) else server
+        errors = sorted(validator.iter_errors(checked), key=lambda e: list(map(str, e.absolute_path)))
         for error in errors:
             for path, text in _describe(error):
+                if path == ['image', 'source'] and text == 'required' and (server.get('image') or {}).get('name'):
+                    # a name is resolved by the inventory_nodes filter, from the site's variables
+                    text = ('required: image.name becomes a source through the inventory_nodes filter, with '
+                            'rackops_provisioning_address or rackops_images_url set')
                 problems.append('%s: %s: %s' % (host, _field(path), text))
         if errors or not isinstance(server, dict):
             continue
         bmc = server['bmc']
         driver = bmc['driver']
-        for key in DRIVER_REQUIRES[driver]:
-            if not bmc.get(key):
-                problems.append('%s: bmc.%s: required for driver %s' % (host, key, driver))
-        for key in sorted(set(bmc) - DRIVER_ALLOWS[driver]):
-            problems.append('%s: bmc.%s: not used by driver %s' % (host, key, driver))
+        _check_driver_fields(host, driver, bmc, problems)
         if enabled_drivers is not None and driver not in enabled_drivers:
             problems.append('%s: bmc.driver: %s is not enabled on the engine (enabled: %s)'
                             % (host, driver, ', '.join(sorted(enabled_drivers)) or 'none'))
@@ -335,6 +458,10 @@ def validate_fleet(servers, enabled_drivers=None):
         image = server.get('image') or {}
         if image.get('type') == 'partition' and not (image.get('kernel') and image.get('ramdisk')):
             problems.append('%s: image: a partition image needs kernel and ramdisk' % host)
+        algo, _sep, digits = str(image.get('checksum') or '').partition(':')
+        if algo in _HEX_LENGTHS and re.match(r'^[0-9a-fA-F]+$', digits) and len(digits) != _HEX_LENGTHS[algo]:
+            problems.append('%s: image.checksum: a %s digest has %d hex digits, this one %d'
+                            % (host, algo, _HEX_LENGTHS[algo], len(digits)))
         if image and not image.get('checksum') and not image['source'].startswith('file://'):
             problems.append('%s: image.checksum: required for an http(s) image' % host)
         pxe = [nic for nic in server.get('nics', []) if nic.get('pxe')]
@@ -343,9 +470,12 @@ def validate_fleet(servers, enabled_drivers=None):
         _check_pxe_ip(host, server, seen_ips, problems)
         _check_bonds(host, server, problems)
 
+        label = host if INVENTORY_HOST_KEY not in server else '%s (inventory host %s)' % (host, server[INVENTORY_HOST_KEY])
         if server['name'] in seen_names:
-            problems.append('%s: name: also used by %s' % (host, seen_names[server['name']]))
-        seen_names.setdefault(server['name'], host)
+            problems.append('%s: name: also used by %s' % (label, seen_names[server['name']]))
+        seen_names.setdefault(server['name'], label)
+        if _UUID_LIKE.match(server['name']):
+            problems.append('%s: name: a UUID-like name, which Ironic refuses (it would read as a node UUID)' % label)
         for i, nic in enumerate(server.get('nics', [])):
             mac = nic['mac'].lower()
             if mac in seen_macs:
@@ -374,19 +504,12 @@ def to_ironic(server):
     """
     bmc = server['bmc']
     driver = bmc['driver']
-    driver_info = {}
-    if driver == 'ipmi':
-        mapping = {'address': 'ipmi_address', 'port': 'ipmi_port', 'username': 'ipmi_username',
-                   'password': 'ipmi_password', 'cipher_suite': 'ipmi_cipher_suite', 'priv_level': 'ipmi_priv_level'}
-    elif driver == 'redfish':
-        mapping = {'address': 'redfish_address', 'system_id': 'redfish_system_id', 'username': 'redfish_username',
-                   'password': 'redfish_password', 'verify_ca': 'redfish_verify_ca'}
-    else:
-        mapping = {}
-    for key, ironic_key in mapping.items():
+    # the pass-through first: a modelled field never meets its own key there (validated)
+    driver_info = dict(bmc.get('driver_info') or {})
+    for key, ironic_key in DRIVER_FIELDS.get(driver, {}).items():
         if key in bmc:
             driver_info[ironic_key] = bmc[key]
-    if driver == 'redfish' and 'address' in bmc:
+    if driver in REDFISH_DRIVERS and 'address' in bmc:
         driver_info['redfish_address'] = _redfish_url(bmc['address'])
     for key in ('deploy_kernel', 'deploy_ramdisk'):
         if key in server:

@@ -5,46 +5,26 @@
 Private to rackops.baremetal (the leading underscore).
 
 ``IronicModule`` wraps (does not subclass) AnsibleModule: it adds the
-connection options, opens one connection lazily, runs every Ironic call
-through one retry policy and one error translation, and returns the retries
-it made with the module result.
+connection options and reaches Ironic through one ``IronicClient`` (_client:
+the connection, the retry policy and error translation, the raw requests, the
+fleet's list-poll), whose retries it returns with the module result.
 """
 
 from __future__ import annotations
 
-import traceback
-
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.rackops.baremetal.plugins.module_utils._client import (
+    HAS_OPENSTACKSDK,
+    OPENSTACKSDK_IMPORT_ERROR,
+    IronicClient,
+)
 from ansible_collections.rackops.baremetal.plugins.module_utils._connection import (
     AUTH_ARGUMENT_SPEC,
     AUTH_MUTUALLY_EXCLUSIVE,
     AUTH_REQUIRED_TOGETHER,
-    ConnectionParamsError,
-    connect_kwargs,
-)
-from ansible_collections.rackops.baremetal.plugins.module_utils._errors import (
-    BaremetalError,
-    call_with_retries,
 )
 from ansible_collections.rackops.baremetal.plugins.module_utils._fleet import summarize
-
-try:
-    import openstack
-    from openstack import exceptions as sdk_exceptions
-    from keystoneauth1 import exceptions as ksa_exceptions
-except ImportError:
-    HAS_OPENSTACKSDK = False
-    OPENSTACKSDK_IMPORT_ERROR = traceback.format_exc()
-    _SDK_ERRORS = ()
-else:
-    HAS_OPENSTACKSDK = True
-    OPENSTACKSDK_IMPORT_ERROR = None
-    _SDK_ERRORS = (sdk_exceptions.SDKException, ksa_exceptions.ClientException)
-
-
-def _is_sdk_error(exc):
-    return isinstance(exc, _SDK_ERRORS)
 
 
 class IronicModule:
@@ -70,8 +50,7 @@ class IronicModule:
         if not HAS_OPENSTACKSDK:
             self.ansible.fail_json(msg=missing_required_lib('openstacksdk'),
                                    exception=OPENSTACKSDK_IMPORT_ERROR)
-        self.retries = []
-        self._conn = None
+        self.client = IronicClient(self.ansible.params, self.fail)
 
     @property
     def params(self):
@@ -82,57 +61,23 @@ class IronicModule:
         return self.ansible.check_mode
 
     @property
+    def retries(self):
+        return self.client.retries
+
+    # the client's, for the modules' many openstacksdk proxy calls
+    @property
     def conn(self):
-        """The one connection of this task, opened on first use."""
-        if self._conn is None:
-            try:
-                kwargs = connect_kwargs(self.params)
-            except ConnectionParamsError as exc:
-                self.fail(str(exc))
-            try:
-                self._conn = openstack.connect(**kwargs)
-            except _SDK_ERRORS as exc:
-                self.fail('Failed to connect to Ironic: %s' % exc)
-        return self._conn
+        return self.client.conn
 
     @property
     def baremetal(self):
-        """The baremetal proxy. Its first use asks Ironic for its API versions,
-        so an unreachable or misconfigured endpoint fails here, clearly."""
-        try:
-            return self.conn.baremetal
-        except _SDK_ERRORS as exc:
-            self.fail('Failed to reach Ironic: %s' % exc)
-        return None  # not reached: fail() exits
+        return self.client.baremetal
 
     def call(self, operation, fn, *args, node=None, **kwargs):
-        """Run one Ironic call; fail the task with a clear message if it fails.
-
-        ``operation`` completes the sentence "Failed to <operation> node <node>".
-        """
-        try:
-            return self.try_call(operation, fn, *args, node=node, **kwargs)
-        except BaremetalError as exc:
-            self.fail(**exc.as_result())
+        return self.client.call(operation, fn, *args, node=node, **kwargs)
 
     def try_call(self, operation, fn, *args, node=None, **kwargs):
-        """Like call() but raises BaremetalError, for code that must go on."""
-        try:
-            return call_with_retries(
-                lambda: fn(*args, **kwargs), operation, node=node,
-                retries=self.params['api_retries'], retry_log=self.retries,
-                is_sdk_error=_is_sdk_error)
-        except BaremetalError as exc:
-            if node and exc.last_error is None and exc.status_code != 404:
-                exc.last_error = self._last_error_of(node)
-            raise
-
-    def _last_error_of(self, node):
-        """Best effort: Ironic's own reason, which says more than the HTTP error."""
-        try:
-            return self.conn.baremetal.get_node(node, fields=['last_error']).last_error
-        except Exception:  # pylint: disable=broad-except
-            return None
+        return self.client.try_call(operation, fn, *args, node=node, **kwargs)
 
     def add_secrets(self, values):
         """Mask these values wherever they would appear in the task's result."""

@@ -112,31 +112,3 @@ def plan_portgroups(current, desired):
             if ops:
                 update.append((have[name]['id'], ops))
     return create, update, delete
-
-
-# Provision actions that bring a node from a state to a target, in order.
-# None: the node is somewhere the `node` module must not move it from
-# (deployed, or busy with a transition of its own).
-_PATHS = {
-    'manageable': {
-        'enroll': ['manage'], 'manageable': [], 'available': ['manage'],
-        'clean failed': ['manage'], 'inspect failed': ['manage'],
-    },
-    'available': {
-        'enroll': ['manage', 'provide'], 'manageable': ['provide'], 'available': [],
-        'clean failed': ['manage', 'provide'], 'inspect failed': ['manage', 'provide'],
-    },
-    'enroll': {'enroll': []},
-}
-
-
-def provision_path(current, target):
-    """The actions from ``current`` to ``target``, or None if we leave it alone."""
-    return _PATHS[target].get(current)
-
-
-# After each action: the state that means done, and the states that mean failed.
-ACTION_RESULT = {
-    'manage': ('manageable', ('enroll',)),
-    'provide': ('available', ('clean failed',)),
-}

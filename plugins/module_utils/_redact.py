@@ -12,12 +12,15 @@ from __future__ import annotations
 
 MASK = '******'
 
-_SECRET_WORDS = ('password', 'secret', 'token', 'passphrase', 'private_key', 'kg_key')
+# 'key' catches what a driver_info pass-through may hold (ipmi_hex_kg_key, a vendor's api_key):
+# masking a harmless value is cheap, leaking a secret is not. Public keys are exactly that.
+_SECRET_WORDS = ('password', 'secret', 'token', 'passphrase', 'key')
+_PUBLIC = ('ssh_keys', 'public_key', 'public_keys')
 
 
 def is_secret_key(key):
     lowered = str(key).lower()
-    return any(word in lowered for word in _SECRET_WORDS)
+    return lowered not in _PUBLIC and any(word in lowered for word in _SECRET_WORDS)
 
 
 def redact(value):

@@ -7,16 +7,12 @@ Private to rackops.baremetal (the leading underscore).
 
 from __future__ import annotations
 
-from ansible_collections.rackops.baremetal.plugins.module_utils._fleet import WAIT_FIELDS, field_getter, wait_for
+from ansible_collections.rackops.baremetal.plugins.module_utils._fleet import field_getter, wait_for
 
 
 def list_fleet(module):
-    """A function returning every node's wait fields with one API call (retried on 409/503)."""
-    baremetal = module.baremetal
-
-    def list_nodes():
-        return module.try_call('list nodes', lambda: list(baremetal.nodes(fields=WAIT_FIELDS)))
-    return list_nodes
+    """A function returning every node's wait fields with one API call (the client's list-poll)."""
+    return module.client.fleet_poll()
 
 
 def power_settled(node_get):

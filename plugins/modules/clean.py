@@ -159,6 +159,7 @@ from ansible_collections.rackops.baremetal.plugins.module_utils._fleet import WA
 from ansible_collections.rackops.baremetal.plugins.module_utils._fleet_options import (
     FLEET_ARGUMENT_SPEC, FleetTask, fleet_servers, unnamed_problems)
 from ansible_collections.rackops.baremetal.plugins.module_utils._module import IronicModule
+from ansible_collections.rackops.baremetal.plugins.module_utils._states import DEPLOYED, VERBS, action_result
 from ansible_collections.rackops.baremetal.plugins.module_utils._waiting import wait_provision
 
 READ_FIELDS = WAIT_FIELDS + ['extra', 'fault', 'maintenance_reason', 'target_raid_config']
@@ -166,9 +167,6 @@ READ_FIELDS = WAIT_FIELDS + ['extra', 'fault', 'maintenance_reason', 'target_rai
 RAID_MICROVERSION = '1.12'
 # The fault Ironic sets with maintenance when a clean step fails: ours to clear on a retry.
 CLEAN_FAULT = 'clean failure'
-# Where the node is past cleaning: `provide` has nothing to do there.
-DEPLOYED = ('active', 'deploying', 'wait call-back', 'deploy failed', 'rescue', 'rescuing', 'rescue wait',
-            'rescue failed', 'unrescuing', 'unrescue failed', 'servicing', 'service wait', 'service failed')
 
 
 class CleanManager(FleetTask):
@@ -195,6 +193,7 @@ class CleanManager(FleetTask):
             result.fail('is in maintenance (%s): not cleaned' % (record.maintenance_reason or 'no reason given'))
             return
         if self.manual:
+            # past cleaning: an instance is on it
             if state in DEPLOYED:
                 result.fail('is %s: manual cleaning needs manageable or available (undeploy it first: '
                             'rackops.baremetal.deploy with state: available)' % state)
@@ -235,7 +234,7 @@ class CleanManager(FleetTask):
             self.diffs.append(self.diff(result, record, actions))
 
     def diff(self, result, record, actions):
-        after_state = 'available' if actions[-1] == 'provide' else 'manageable'
+        after_state = VERBS[actions[-1]].done
         before = {'provision_state': record.provision_state}
         after = {'provision_state': after_state}
         if self.manual:
@@ -252,8 +251,9 @@ class CleanManager(FleetTask):
         return [r for r in self.results if not r.failed and self.todo.get(r.name)
                 and self.todo[r.name][0] == action]
 
-    def ask(self, action, fn, done_state=None):
-        """Ask for ``action`` on the nodes due for it; wait for ``done_state`` if given."""
+    def ask(self, action, fn):
+        """Ask for ``action`` on the nodes due for it; a provision verb is waited for (the state table's
+        done and failed states)."""
         due = self.pending(action)
         if not due:
             return
@@ -262,8 +262,8 @@ class CleanManager(FleetTask):
             self.todo[result.name].pop(0)
             fn(result)
         run_phase(due, one, self.concurrency)
-        if done_state:
-            wait_provision(self.module, [r for r in due if not r.failed], done_state, ('clean failed',),
+        if action in VERBS:
+            wait_provision(self.module, [r for r in due if not r.failed], *action_result(action),
                            self.params['timeout'], self.params['wait_interval'])
 
     def set_raid(self, result):
@@ -315,7 +315,7 @@ class CleanManager(FleetTask):
                 self.call(shadow, 'forget the clean steps of', self.baremetal.patch_node, shadow.uuid,
                           [{'op': 'remove', 'path': '/extra/%s' % MARKER_KEY}])
         run_phase(list(shadows.values()), one, self.concurrency)
-        wait_provision(self.module, [s for s in shadows.values() if not s.failed], 'manageable', ('clean failed',),
+        wait_provision(self.module, [s for s in shadows.values() if not s.failed], *action_result('manage'),
                        self.params['timeout'], self.params['wait_interval'])
         for result in stuck:
             shadow = shadows[result.name]
@@ -331,11 +331,11 @@ class CleanManager(FleetTask):
         if self.check:
             return
         self.ask('clear maintenance', self.leave_maintenance)
-        self.ask('manage', lambda r: self.set_provision_state(r, 'manage'), 'manageable')
+        self.ask('manage', lambda r: self.set_provision_state(r, 'manage'))
         self.ask('set target_raid_config', self.set_raid)
-        self.ask('clean', self.clean, 'manageable')
+        self.ask('clean', self.clean)
         run_phase([r for r in self.results if 'clean' in r.actions], self.record_steps, self.concurrency)
-        self.ask('provide', lambda r: self.set_provision_state(r, 'provide'), 'available')
+        self.ask('provide', lambda r: self.set_provision_state(r, 'provide'))
         self.explain_failures()
         if self.params['recover']:
             self.recover()

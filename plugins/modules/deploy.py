@@ -144,6 +144,7 @@ from ansible_collections.rackops.baremetal.plugins.module_utils._inventory impor
     HAS_JSONSCHEMA, JSONSCHEMA_IMPORT_ERROR, validate_fleet)
 from ansible_collections.rackops.baremetal.plugins.module_utils._module import IronicModule
 from ansible_collections.rackops.baremetal.plugins.module_utils._progress import ProgressFile
+from ansible_collections.rackops.baremetal.plugins.module_utils._states import action_result
 from ansible_collections.rackops.baremetal.plugins.module_utils._waiting import wait_power, wait_provision
 
 try:
@@ -155,9 +156,6 @@ else:
     CONFIGDRIVE_IMPORT_ERROR = None
 
 READ_FIELDS = WAIT_FIELDS + ['instance_info', 'traits']
-# target -> (state when done, states that mean it failed)
-DONE = {'active': ('active', ('deploy failed', 'error')), 'deleted': ('available', ('clean failed', 'error')),
-        'rebuild': ('active', ('deploy failed', 'error'))}
 
 
 class DeployManager(FleetTask):
@@ -215,7 +213,7 @@ class DeployManager(FleetTask):
             result.stop_clock()
             return
         self.actions[result.name] = action
-        done_state = DONE[action][0]
+        done_state = action_result(action)[0]
         after_image = info.get('image_source') if action != 'deleted' else None
         result.did(msg)
         before = {'provision_state': node.provision_state, 'image': result.extra['image']}
@@ -312,7 +310,7 @@ class DeployManager(FleetTask):
         for action in ('active', 'rebuild', 'deleted'):
             acting = [r for r in self.results if self.actions.get(r.name) == action and not r.failed]
             if acting:
-                done_state, failed_states = DONE[action]
+                done_state, failed_states = action_result(action)
                 self.timed('wait', lambda: wait_provision(self.module, acting, done_state, failed_states,
                                                           self.params['timeout'], self.params['wait_interval'],
                                                           progress=progress.cycle))

@@ -18,7 +18,8 @@ description:
   - With O(match_inventory), the discovered hardware is compared with the server description - its
     C(properties) (C(cpus), C(memory_mb), C(local_gb) as minimums, C(cpu_arch) exactly) and its NICs' MACs
     (each must be found, when Ironic stores an inventory) - and every mismatch fails that node.
-  - Nodes must be C(manageable) (or C(inspect failed), to retry).
+  - Nodes must be C(manageable) (or C(inspect failed), to retry). A deployed node never inspected (adopted with
+    M(rackops.baremetal.node)) is left running, with a message (inspecting it would mean undeploying it).
   - One node or a list; a list runs O(concurrency) nodes at a time and waits with one API call per cycle.
 author:
   - rackops.baremetal developers (@rackops)
@@ -89,17 +90,19 @@ retries:
   elements: dict
 '''
 
+from ansible_collections.rackops.baremetal.plugins.module_utils._errors import BaremetalError
 from ansible_collections.rackops.baremetal.plugins.module_utils._fleet import WAIT_FIELDS, run_phase
 from ansible_collections.rackops.baremetal.plugins.module_utils._fleet_options import (
     FLEET_ARGUMENT_SPEC, FleetTask, fleet_servers, unnamed_problems)
 from ansible_collections.rackops.baremetal.plugins.module_utils._hardware import hardware_mismatches, summarize_inventory
 from ansible_collections.rackops.baremetal.plugins.module_utils._module import IronicModule
+from ansible_collections.rackops.baremetal.plugins.module_utils._states import DEPLOYED, VERBS, action_result
 from ansible_collections.rackops.baremetal.plugins.module_utils._waiting import wait_provision
 
 # inspection_finished_at is not an openstacksdk Node attribute: read it raw (API 1.81 has node inventory too).
 MICROVERSION = '1.81'
 READ_FIELDS = WAIT_FIELDS + ['properties', 'inspection_finished_at', 'inspect_interface']
-INSPECTABLE = ('manageable', 'inspect failed')
+INSPECTABLE = VERBS['inspect'].starts_from
 
 
 class InspectManager(FleetTask):
@@ -111,12 +114,13 @@ class InspectManager(FleetTask):
         self.started = []
 
     def list_records(self):
-        def read():
-            response = self.baremetal.get('/nodes', params={'fields': ','.join(READ_FIELDS)},
-                                          microversion=MICROVERSION)
-            response.raise_for_status()
-            return response.json()['nodes']
-        return self.module.call('list nodes', read)
+        # raw: openstacksdk's node has no field for the inspection's end (1.81); get_json retries itself
+        try:
+            return self.module.client.get_json('list nodes', '/nodes', microversion=MICROVERSION,
+                                               params={'fields': ','.join(READ_FIELDS)})['nodes']
+        except BaremetalError as exc:
+            self.module.fail(**exc.as_result())
+        return None  # not reached: fail() exits
 
     def read(self):
         self.records = self.match(self.list_records(), 'no such node in Ironic: enroll it first (rackops.baremetal.node)')
@@ -128,6 +132,11 @@ class InspectManager(FleetTask):
         if record.get('inspection_finished_at') and not self.params['force'] \
                 and record['provision_state'] != 'inspect failed':
             result.msg = 'inspected before (%s)' % record['inspection_finished_at']
+            return
+        if record['provision_state'] in DEPLOYED and not self.params['force']:
+            # adopted: a re-run of a whole provisioning finds it active, as it finds one inspected before
+            result.msg = 'deployed (%s) and never inspected: left running (inspection needs manageable)' % (
+                record['provision_state'])
             return
         if record['provision_state'] not in INSPECTABLE:
             result.fail('is %s: inspection needs manageable (rackops.baremetal.node with provision_state: '
@@ -170,7 +179,7 @@ class InspectManager(FleetTask):
         self.read()
         run_phase(self.results, self.start, self.concurrency)
         if self.started:
-            wait_provision(self.module, self.started, 'manageable', ('inspect failed',),
+            wait_provision(self.module, self.started, *action_result('inspect'),
                            self.params['timeout'], self.params['wait_interval'])
         # what inspection found: the records again
         self.refresh(self.list_records(), [r for r in self.results if r.name in self.records])

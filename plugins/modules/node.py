@@ -58,9 +58,15 @@ options:
     description:
       - Where present nodes should end. V(enroll) only records them; V(manageable) also verifies the
         BMC credentials; V(available) also cleans them (automated cleaning).
+      - V(active) adopts servers that already run their OS (Ironic's C(adopt)) - for example a rack taken over
+        from another tool, or a server removed from Ironic and enrolled again. Nothing is written to their disks and
+        their power is left as it is. Each server's C(image) is recorded in C(instance_info) first, as a deploy would
+        record it, so M(rackops.baremetal.deploy) sees it as running that image. Only nodes not yet cleaned
+        (C(enroll), C(manageable), C(inspect failed), C(adopt failed)) are adopted; an C(available) node is left
+        for the deploy.
       - Nodes that are deployed or busy with another transition are left where they are.
     type: str
-    choices: [enroll, manageable, available]
+    choices: [enroll, manageable, available, active]
     default: manageable
   force:
     description: Remove nodes even when they are deployed (C(active)); they are put into maintenance first.
@@ -112,6 +118,14 @@ EXAMPLES = r'''
         - mac: "52:54:00:12:34:56"
       properties: {cpu_arch: x86_64, cpus: 32, memory_mb: 262144, local_gb: 960}
       resource_class: baremetal.gold
+
+- name: Take over a rack another tool deployed, without re-imaging it (Ironic's adopt; each server's image says what it runs)
+  rackops.baremetal.node:
+    cloud: rackops
+    provision_state: active
+    nodes: "{{ groups['baremetal'] | rackops.baremetal.inventory_nodes(hostvars) }}"
+  run_once: true
+  delegate_to: localhost
 
 - name: Remove a node, described as the inventory describes it (the description is validated all the same)
   rackops.baremetal.node:
@@ -183,25 +197,21 @@ concurrency:
 '''
 
 
+from ansible_collections.rackops.baremetal.plugins.module_utils._errors import BaremetalError
 from ansible_collections.rackops.baremetal.plugins.module_utils._fleet import run_phase, run_pipeline
+from ansible_collections.rackops.baremetal.plugins.module_utils._instance import IMAGE_RECORD_KEY, image_patch, instance_info, runs_image
 from ansible_collections.rackops.baremetal.plugins.module_utils._inventory import (
-    HAS_JSONSCHEMA, JSONSCHEMA_IMPORT_ERROR, to_ironic, validate_fleet)
+    HAS_JSONSCHEMA, JSONSCHEMA_IMPORT_ERROR, check_driver_properties, to_ironic, validate_fleet)
 from ansible_collections.rackops.baremetal.plugins.module_utils._module import IronicModule
 from ansible_collections.rackops.baremetal.plugins.module_utils._fleet_options import (
     FLEET_ARGUMENT_SPEC, FleetTask, fleet_servers)
-from ansible_collections.rackops.baremetal.plugins.module_utils._reconcile import (
-    ACTION_RESULT, plan_node_patch, plan_portgroups, plan_ports, plan_traits, provision_path)
+from ansible_collections.rackops.baremetal.plugins.module_utils._reconcile import plan_node_patch, plan_portgroups, plan_ports, plan_traits
+from ansible_collections.rackops.baremetal.plugins.module_utils._states import (
+    DELETABLE, INTERFACE_LOCKED_STATES, NODE_TARGETS, action_result, provision_path)
 from ansible_collections.rackops.baremetal.plugins.module_utils._redact import redact
 from ansible_collections.rackops.baremetal.plugins.module_utils._waiting import list_fleet, provision_check
 
 from ansible.module_utils.basic import missing_required_lib
-
-# States from which a node may be deleted without force.
-DELETABLE = ('enroll', 'manageable', 'available', 'clean failed', 'inspect failed', 'adopt failed')
-
-
-# Failure states where Ironic refuses interface changes outside maintenance.
-INTERFACE_LOCKED_STATES = ('deploy failed', 'clean failed', 'inspect failed', 'error', 'rescue failed')
 
 
 class NodeManager(FleetTask):
@@ -434,12 +444,27 @@ class NodeManager(FleetTask):
     def move(self, result, action):
         """Ask for one provision action; the pipeline then waits for its end state."""
         result.did(action)
-        done_state, failed_states = ACTION_RESULT[action]
+        done_state, failed_states = action_result(action)
         if self.check:
             result.provision_state = done_state
             return None
         self.set_provision_state(result, action)
         return provision_check(done_state, failed_states)
+
+    def record_image(self, result, server):
+        """Before an adoption: the server's image into instance_info, as a deploy records it (Ironic
+        validates the deploy interface against it, and the deploy module then sees the node runs it)."""
+        existing = self.by_name.get(result.name)
+        current = (existing.instance_info if existing is not None else None) or {}
+        wanted = instance_info(server)
+        if runs_image(current, wanted) and IMAGE_RECORD_KEY in current:
+            return
+        result.did('record image %s' % wanted['image_source'])
+        self.diffs.append({'before_header': result.name, 'after_header': result.name,
+                           'before': {'image': current.get('image_source')}, 'after': {'image': wanted['image_source']}})
+        if not self.check:
+            self.call(result, 'record the image of', self.baremetal.patch_node, result.uuid,
+                      image_patch(current, wanted))
 
     def validate(self, result):
         if not result.uuid or result.extra.get('removed'):
@@ -483,6 +508,8 @@ class NodeManager(FleetTask):
             yield 'records', lambda r: self.reconcile_record(r, server)
         yield 'ports', self.add_ports
         for action in self.path(result, server):
+            if action == 'adopt':
+                yield 'image record', lambda r: self.record_image(r, server)
             yield action, lambda r, action=action: self.move(r, action)
         if self.params['validate'] and server.get('state', self.params['state']) == 'present':
             yield 'validate', self.validate
@@ -505,7 +532,7 @@ def main():
         node=dict(type='dict'),
         nodes=dict(type='list', elements='dict'),
         state=dict(type='str', choices=['present', 'absent'], default='present'),
-        provision_state=dict(type='str', choices=['enroll', 'manageable', 'available'], default='manageable'),
+        provision_state=dict(type='str', choices=list(NODE_TARGETS), default='manageable'),
         force=dict(type='bool', default=False),
         resend_secrets=dict(type='bool', default=False, no_log=False),
         validate=dict(type='bool', default=True),
@@ -521,6 +548,20 @@ def main():
 
     drivers = module.call('list drivers', lambda: [d.name for d in module.baremetal.drivers()])
     problems = validate_fleet(servers, enabled_drivers=drivers)
+    if module.params['provision_state'] == 'active':
+        problems += ['%s: image: required to adopt a server (provision_state: active): what it runs' % s['name']
+                     for s in servers if isinstance(s, dict) and s.get('name') and not (s.get('image') or {}).get('source')
+                     and s.get('state', module.params['state']) == 'present']
+    if not problems:
+        # each driver's properties once: a driver_info key the driver does not know is refused
+        # here, not stored by Ironic and ignored
+        used = sorted({s['bmc']['driver'] for s in servers})
+        try:
+            properties = {name: module.client.get_json('read the properties of driver %s' % name,
+                                                       '/drivers/%s/properties' % name) for name in used}
+        except BaremetalError as exc:
+            module.fail(**exc.as_result())
+        problems = check_driver_properties(servers, properties)
     if problems:
         module.fail('%d problem(s) in the node descriptions; nothing was written:\n%s'
                     % (len(problems), '\n'.join(problems)), problems=problems)

@@ -200,25 +200,21 @@ HISTORY_KEYS = ('created_at', 'severity', 'event_type', 'event', 'user', 'conduc
 
 def add_details(module, nodes, hardware, history):
     """Read each node's stored inventory and/or history into its result (bounded concurrency)."""
-    baremetal = module.baremetal
-
-    def get(path, missing):
-        response = baremetal.get(path, microversion=DETAIL_MICROVERSION)
-        if response.status_code == 404:
-            return missing  # nothing stored for this node
-        response.raise_for_status()
-        return response.json()
+    client = module.client
 
     def one(result):
         node = result.extra['node']
+        name = node['name'] or node['uuid']
+        # a 404: nothing stored for this node
         if hardware:
-            stored = module.try_call('read the inventory of', get, '/nodes/%s/inventory' % node['uuid'], None,
-                                     node=node['name'] or node['uuid'])
+            stored = client.get_json('read the inventory of', '/nodes/%s/inventory' % node['uuid'],
+                                     microversion=DETAIL_MICROVERSION, node=name, missing=None)
             node['inventory'] = redact(stored.get('inventory')) if stored else None
             node['hardware'] = summarize_inventory(stored)
         if history:
-            events = module.try_call('read the history of', get, '/nodes/%s/history?detail=True' % node['uuid'],
-                                     {'history': []}, node=node['name'] or node['uuid'])['history']
+            events = client.get_json('read the history of', '/nodes/%s/history' % node['uuid'],
+                                     microversion=DETAIL_MICROVERSION, params={'detail': 'True'}, node=name,
+                                     missing={'history': []})['history']
             node['history'] = sorted(({k: e.get(k) for k in HISTORY_KEYS} for e in events),
                                      key=lambda e: e['created_at'] or '')
 

@@ -7,6 +7,7 @@ logs, clouds.yaml and a free port. Only the virtual environment is shared
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import re
@@ -14,6 +15,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -26,6 +28,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV = os.environ.get('RACKOPS_TEST_VENV', '/var/tmp/rackops-test/ironic-venv')
+# Built images survive the test run: an unchanged rebuild is skipped (the images role's cache).
+IMAGES = Path(os.environ.get('RACKOPS_TEST_IMAGES', '/var/tmp/rackops-test/images'))
 
 
 def free_port() -> int:
@@ -125,8 +129,8 @@ class Engine:
         return openstack.connect(cloud=self.vars['ironic_cloud_name'])
 
 
-# The engine's HTTP boot server as the virtual rack's machines reach it
-# (test_rack_ironic.py serves it there with the pxe role; other tests never boot).
+# The session engine's HTTP boot server, as a rack's machines would reach it (no test boots a machine
+# from the session engine: test_e2e's machines boot from the engine of its own systemd host).
 RACK_ADDRESS = '10.96.0.1'
 BOOT_HTTP_PORT = 18950 + os.getpid() % 40
 
@@ -165,6 +169,60 @@ def make_base(prefix: str) -> Path:
     base = Path(tempfile.mkdtemp(prefix=prefix))
     base.chmod(0o755)  # the `ironic` account must reach its directories
     return base
+
+
+class Prebuild:
+    """What the end-to-end run needs and a fresh machine takes minutes to build - the systemd
+    machines' root file system (debootstrap) and the images (diskimage-builder: the deploy ramdisk,
+    the Debian disk) - built in a thread from the session's start, at low priority, while the tests
+    before it run. Both land in their caches; the end-to-end run finds them there. On a machine
+    where they are cached it takes seconds."""
+
+    def __init__(self):
+        self.error = None
+        self.seconds = None
+        self.output = ''
+        self.thread = threading.Thread(target=self._run, name='e2e-prebuild', daemon=True)
+
+    def _run(self):
+        started = time.monotonic()
+        staging = make_base('rackops-prebuild-')
+        try:
+            from machines import root_filesystem  # pylint: disable=import-outside-toplevel
+            root_filesystem(nice=True)
+            proc = subprocess.run(
+                ['nice', '-n', '10', 'ansible-playbook', str(ROOT / 'tests/integration/playbooks/publish_images.yml'),
+                 '-e', json.dumps({'images_publish_dir': str(staging / 'images'),
+                                   'images_publish_url': 'http://127.0.0.1/images',
+                                   'images_install_dir': str(IMAGES / 'builder'), 'images_work_dir': str(IMAGES / 'work')})],
+                cwd=ROOT, env=dict(os.environ, ANSIBLE_NOCOLOR='1'), capture_output=True, text=True, check=False)
+            self.output = proc.stdout + proc.stderr
+            if proc.returncode != 0:
+                raise RuntimeError('building the images failed:\n' + self.output[-6000:])
+        except Exception as exc:  # pylint: disable=broad-except  # the end-to-end run reports it
+            self.error = exc
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+            self.seconds = time.monotonic() - started
+
+    def wait(self):
+        """Until both are built; the build's failure, if any, is the caller's."""
+        self.thread.join()
+        if self.error:
+            raise self.error
+        return self.seconds
+
+
+@pytest.fixture(scope='session', autouse=True)
+def e2e_prebuild(request):
+    """Started with the session when the end-to-end tests are among those collected."""
+    if not any(item.path.name == 'test_e2e.py' for item in request.session.items):
+        yield None
+        return
+    prebuild = Prebuild()
+    prebuild.thread.start()
+    yield prebuild
+    prebuild.thread.join()
 
 
 @pytest.fixture(scope='session')
@@ -217,3 +275,11 @@ def write_inventory(path: Path, servers: dict, defaults: dict | None = None) -> 
         group['vars'] = {'baremetal_defaults': defaults}
     path.write_text(yaml.safe_dump({'all': {'children': {'baremetal': group}}}, sort_keys=False))
     return path
+
+
+def documented_examples(plugin: str) -> str:
+    """A plugin's EXAMPLES text (what ansible-doc prints), read from its source; plugin: e.g. 'modules/node'."""
+    tree = ast.parse((ROOT / 'plugins' / (plugin + '.py')).read_text())
+    (text,) = [node.value.value for node in tree.body
+               if isinstance(node, ast.Assign) and getattr(node.targets[0], 'id', '') == 'EXAMPLES']
+    return text

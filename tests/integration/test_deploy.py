@@ -9,14 +9,20 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
+import signal
 import subprocess
 import sys
+import threading
 import time
+import urllib.parse
+from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
 from conftest import ROOT, free_port, load_yaml, recap, run_playbook, write_inventory
+from machines import tcp_open
 
 PLAYBOOKS = ROOT / 'playbooks'
 COUNT = 30
@@ -250,3 +256,56 @@ def test_a_server_marked_absent_is_removed_and_left_out_of_the_later_phases(engi
     rc, output = play(engine, fleet, 'undeploy.yml', '--limit', 'dep-04,dep-05', expect_ok=False)
     assert rc == 0 and recap(output)['failed'] == 0, output[-3000:]
     assert 'dep-05' not in states(engine) and states(engine)['dep-04'].provision_state == 'available'
+
+
+def test_a_run_rides_out_an_engine_killed_while_it_waits(engine, fleet, image_server, tmp_path):
+    # Two servers whose deploy waits for an agent that never comes: Ironic fails them on its own, with
+    # its call-back timeout. While provision.yml waits for them, the engine is killed (SIGKILL, the
+    # whole process group) and its supervisor brings it back: the run goes on through the outage and
+    # reports Ironic's own verdict, not a lost connection.
+    names = ['restart-0', 'restart-1']
+    inventory = write_inventory(tmp_path / 'inventory.yml', {
+        name: {'nics': [{'mac': '52:54:00:d1:00:%02x' % i}]} for i, name in enumerate(names)}, dict(
+            fleet['defaults'], interfaces={'deploy': 'direct', 'boot': 'fake'}, automated_clean=False))
+    outcome = {}
+    env = dict(engine.env, ANSIBLE_ASYNC_DIR=str(tmp_path / 'async'))
+    run = threading.Thread(target=lambda: outcome.update(zip(('rc', 'output'), run_playbook(
+        PLAYBOOKS / 'provision.yml', {'rackops_report_dir': str(tmp_path / 'reports'), 'rackops_progress_interval': 2},
+        '-i', str(inventory), env=env, expect_ok=False))))
+    run.start()
+    conn = engine.sdk()
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        waiting = [n for n in conn.baremetal.nodes(fields=['name', 'provision_state'])
+                   if n.name in names and n.provision_state == 'wait call-back']
+        if len(waiting) == len(names):
+            break
+        time.sleep(0.5)
+    assert len(waiting) == len(names), 'the deploys never reached wait call-back'
+    pid = int(engine.ctl_run('pid').stdout.strip())
+    assert os.getpgid(pid) == pid  # the supervisor gives each program a process group of its own
+    supervisor = int(Path('/proc/%d/stat' % pid).read_text().rsplit(')', 1)[1].split()[1])
+    # the supervisor held for a few seconds, so that the outage outlasts several of the run's wait
+    # cycles (1 s) whatever this machine's speed; then it sees its program killed and restarts it
+    os.kill(supervisor, signal.SIGSTOP)
+    try:
+        os.killpg(pid, signal.SIGKILL)
+        api = urllib.parse.urlsplit(engine.endpoint)
+        time.sleep(5)
+        assert not tcp_open(api.hostname, api.port, timeout=1)
+    finally:
+        os.kill(supervisor, signal.SIGCONT)
+    run.join(timeout=600)
+    assert not run.is_alive()
+    output = outcome['output']
+    assert outcome['rc'] != 0 and '2 node(s) failed' in output, output[-4000:]
+    assert 'lost the Ironic API' not in output and 'Traceback' not in output, output[-4000:]
+    report = json.loads((tmp_path / 'reports/provision.json').read_text())
+    for node in report['nodes']:
+        assert node['provision_state'] == 'deploy failed' and 'callback' in node['last_error'].lower(), node
+    # the engine is back, a new process: what killed it did not stop it for good
+    assert int(engine.ctl_run('pid').stdout.strip()) != pid
+    for node in conn.baremetal.nodes(fields=['uuid', 'name']):
+        if node.name in names:
+            conn.baremetal.set_node_maintenance(node.id)
+            conn.baremetal.delete_node(node.id)

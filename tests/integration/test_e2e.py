@@ -1,13 +1,18 @@
-"""End to end on the virtual rack: PXE -> agent -> image on disk -> boot -> SSH, and back.
+"""End to end on the virtual rack, provisioned from a real systemd host: PXE -> agent -> image on
+disk -> boot -> SSH, and back.
 
-Two QEMU machines (TCG here) - one SeaBIOS behind an emulated IPMI BMC, one
-UEFI (OVMF) behind a Redfish one - go together through the same playbooks an
-operator runs: `lab.yml` builds the rack, installs the engine on
-the rack's network, builds the images (diskimage-builder; cached between runs
-in /var/tmp/rackops-test/images) and starts the boot services; then
-`provision.yml` enrolls, inspects (in-band, the real agent), cleans, deploys
-the Debian image with a config drive, and `undeploy.yml` takes it back.
-Each check reads the machine itself: its serial console, its disk, SSH.
+Two QEMU machines (TCG here) - one SeaBIOS behind an emulated IPMI BMC, one UEFI (OVMF) behind a
+Redfish one - go together through the same playbooks an operator runs. The provisioning host is
+a Debian machine with systemd as PID 1 (systemd-nspawn, see machines.py) on the rack's bridge,
+reached over SSH as a site's host is; this host is the controller. `lab.yml` builds the rack
+(its BMCs on addresses the provisioning host reaches) and runs `site.yml` on that machine: the
+engine, DHCP/TFTP and HTTP as systemd units, the API on the provisioning network. The images are
+built here (diskimage-builder; cached between runs in /var/tmp/rackops-test/images) and published
+into the machine's HTTP root: diskimage-builder needs loop devices a container has not. Then, from
+the controller through the clouds.yaml site.yml wrote for it, `provision.yml` enrolls, inspects
+(in-band, the real agent), cleans, deploys the Debian image with a config drive, and
+`undeploy.yml` takes it back; in between the site's services are killed and the whole machine
+restarts. Each check reads the machine itself: its serial console, its disk, SSH.
 """
 
 from __future__ import annotations
@@ -17,34 +22,48 @@ import os
 import re
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 import yaml
-from conftest import VENV, free_port, make_base, recap, run_playbook
+from conftest import IMAGES, VENV, make_base, recap, run_playbook
+from machines import make_machine, tcp_open
 
 ROOT = Path(__file__).resolve().parents[2]
+NETNS, HOST_IF = 'rvr-e2e', 'rvhe2e'
 LAB_ADDRESS = '10.95.0.1'
 SUBNET = LAB_ADDRESS.rsplit('.', 1)[0]
+# the provisioning host, on the rack's bridge
+SITE_ADDRESS = SUBNET + '.2/24'
+SITE_IP = SUBNET + '.2'
+HTTP_PORT = 8080
+UNITS = ['rackops-ironic.service', 'rackops-pxe-dnsmasq.service', 'rackops-pxe-http.service']
 MAC_PREFIX = '52:54:00:95:00'
 # name -> (firmware, BMC)
 MACHINES = {'e2e-bios': ('bios', 'ipmi'), 'e2e-uefi': ('uefi', 'redfish')}
 NAMES = sorted(MACHINES)
+# the BMCs, on this host's side of the rack's bridge: the provisioning host reaches them there
+BMC_FIRST = SUBNET + '.10'
 # a third machine the boot services do not know: it never gets a DHCP answer
-LOST, LOST_MAC, LOST_BMC = 'e2e-lost', MAC_PREFIX + ':03', '127.0.95.12'
+LOST, LOST_MAC, LOST_BMC = 'e2e-lost', MAC_PREFIX + ':03', SUBNET + '.12'
 MEMORY_MB, DISK_GB = 2048, 4
-# Built images survive the test run: an unchanged rebuild is skipped (the role's cache).
-IMAGES = Path(os.environ.get('RACKOPS_TEST_IMAGES', '/var/tmp/rackops-test/images'))
+NET = ROOT / 'roles/virtual_rack/files/vr-net.sh'
+# where the roles put them on the provisioning host (their defaults)
+IRONIC_CONF, DNSMASQ_CONF = 'etc/rackops/ironic/ironic.conf', 'etc/rackops/pxe/dnsmasq.conf'
+HTTP_ROOT, DHCP_LOG = 'var/lib/rackops/httpboot', '/var/log/rackops/pxe/dnsmasq.log'
 
 
 @pytest.fixture(scope='module')
-def lab():
+def lab(engine, e2e_prebuild):
+    # (engine: the session's engine made the Ironic virtual environment the machine gets a copy of;
+    # e2e_prebuild: the machine's root file system and the images, built while earlier tests ran)
+    prebuild_seconds = e2e_prebuild.wait()
     base = make_base('rackops-e2e-')
-    port = free_port()
     lab_vars = {
-        'virtual_rack_name': 'rvr-e2e', 'virtual_rack_host_interface': 'rvhe2e',
+        'virtual_rack_name': NETNS, 'virtual_rack_host_interface': HOST_IF,
         'virtual_rack_address': LAB_ADDRESS, 'virtual_rack_ipv6_address': 'fd95::1',
         'virtual_rack_mac_prefix': MAC_PREFIX,
         'virtual_rack_machines': (
@@ -53,34 +72,77 @@ def lab():
             # not in the rack's inventory: site.yml's boot services do not answer it
             + [{'name': LOST, 'firmware': 'bios', 'memory_mb': 256, 'disk_gb': 1, 'bmc_address': LOST_BMC,
                 'inventory': False}]),
-        'virtual_rack_bmc_first_address': '127.0.95.10', 'virtual_rack_dir': str(base / 'rack'),
+        'virtual_rack_bmc_first_address': BMC_FIRST, 'virtual_rack_dir': str(base / 'rack'),
         'virtual_rack_inventory_file': str(base / 'virtual-rack.yml'),
-        'ironic_install_dir': str(base / 'opt'), 'ironic_venv_dir': VENV,
-        'ironic_config_dir': str(base / 'etc'), 'ironic_state_dir': str(base / 'state'),
-        'ironic_http_root': str(base / 'httpboot'), 'ironic_tftp_root': str(base / 'tftpboot'),
-        'ironic_image_cache_dir': str(base / 'image-cache'),
-        'ironic_log_dir': str(base / 'log'), 'ironic_api_port': port, 'ironic_cli_link_dir': '',
-        'ironic_clouds_yaml_path': str(base / 'clouds.yaml'), 'ironic_cloud_name': 'rackops',
-        'ironic_htpasswd_bcrypt_rounds': 4,
-        'images_install_dir': str(IMAGES / 'builder'), 'images_work_dir': str(IMAGES / 'work'),
-        # this network intercepts TLS: pip inside the build chroot must trust the host's CA
-        'images_build_trust_host_ca': True,
-        'rackops_provisioning_http_port': free_port(), 'pxe_install_dir': str(base / 'pxe'),
-        'pxe_config_dir': str(base / 'pxe-etc'), 'pxe_state_dir': str(base / 'pxe-state'),
-        'pxe_log_dir': str(base / 'pxe-log'), 'pxe_service_manager': 'supervisor',
+        # the site, on the provisioning host: its interface and address on the rack's bridge
+        'rackops_provisioning_interface': 'host0', 'rackops_provisioning_address': SITE_ADDRESS,
+        'rackops_provisioning_http_port': HTTP_PORT, 'rackops_site_images': False,
+        'rackops_controller_clouds_yaml': str(base / 'clouds.yaml'),
+        'ironic_venv_dir': VENV, 'ironic_htpasswd_bcrypt_rounds': 4,
         'rackops_report_dir': str(base / 'reports'), 'rackops_cloud': 'rackops',
     }
     env = {'OS_CLIENT_CONFIG_FILE': str(base / 'clouds.yaml')}
+    machine = None
+    # the rack's bridge first (lab.yml's own step finds it there): the machine boots onto it
+    subprocess.run(['sh', str(NET), 'up', NETNS, HOST_IF, LAB_ADDRESS + '/24', 'fd95::1/64'], check=True,
+                   capture_output=True)
+    site_inventory = base / 'site.yml'
     try:
+        machine = make_machine('rvr-e2e-site', base, NETNS, 'br0', SITE_ADDRESS, copy_in=(VENV,))
+        site_inventory.write_text(yaml.safe_dump({'all': {'children': {
+            'provisioner': {'hosts': {machine.name: machine.inventory_vars()}}}}}))
         started = time.monotonic()
-        output = run_playbook(ROOT / 'playbooks/lab.yml', lab_vars)[1]
+        run_playbook(ROOT / 'tests/integration/playbooks/publish_images.yml', {
+            'images_publish_dir': str(machine.directory / HTTP_ROOT / 'images'),
+            'images_publish_url': 'http://%s:%d/images' % (SITE_IP, HTTP_PORT),
+            'images_install_dir': str(IMAGES / 'builder'), 'images_work_dir': str(IMAGES / 'work')})
+        images_seconds = time.monotonic() - started
+        machine.boot()
+        started = time.monotonic()
+        output = run_playbook(ROOT / 'playbooks/lab.yml', lab_vars, '-i', str(site_inventory))[1]
         inventory = Path(lab_vars['virtual_rack_inventory_file'])
         hosts = yaml.safe_load(inventory.read_text())['all']['children']['baremetal']['hosts']
         yield {'base': base, 'vars': lab_vars, 'env': env, 'inventory': inventory, 'hosts': hosts,
-               'lab_output': output, 'lab_seconds': time.monotonic() - started}
+               'machine': machine, 'site_inventory': site_inventory, 'lab_output': output,
+               'lab_seconds': time.monotonic() - started, 'images_seconds': images_seconds,
+               'prebuild_seconds': prebuild_seconds}
     finally:
-        run_playbook(ROOT / 'playbooks/lab.yml', dict(lab_vars, rackops_lab_state='absent'), expect_ok=False)
+        run_playbook(ROOT / 'playbooks/lab.yml', dict(lab_vars, rackops_lab_state='absent'), '-i', str(site_inventory),
+                     expect_ok=False)
+        if machine:
+            machine.stop()
+            print('provisioning host console (last lines):\n' + machine.log.read_text(errors='replace')[-1500:])
+        subprocess.run(['sh', str(NET), 'down', NETNS, HOST_IF], check=False, capture_output=True)
         subprocess.run(['rm', '-rf', str(base)], check=False)
+
+
+def on_site(lab, path) -> Path:
+    """A file of the provisioning host, read through its root file system (a directory here)."""
+    return lab['machine'].directory / str(path).lstrip('/')
+
+
+def unit_states(lab):
+    machine = lab['machine']
+    return {unit: machine.ssh('systemctl is-active ' + unit, check=False).stdout.strip() for unit in UNITS}
+
+
+def main_pids(lab):
+    return {unit: lab['machine'].ssh('systemctl show -p MainPID --value ' + unit).stdout.strip() for unit in UNITS}
+
+
+def api_nodes(lab, timeout=60):
+    """The controller lists the engine's nodes through its clouds.yaml: their names."""
+    code = ('import openstack, json; print(json.dumps(sorted(n.name for n in '
+            'openstack.connect(cloud="rackops").baremetal.nodes())))')
+    deadline = time.monotonic() + timeout
+    while True:
+        result = subprocess.run([sys.executable, '-c', code], env=dict(os.environ, **lab['env']),
+                                capture_output=True, text=True, check=False)
+        if result.returncode == 0 or time.monotonic() > deadline:
+            break
+        time.sleep(2)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return json.loads(result.stdout)
 
 
 def provision(lab, playbook, *args, expect_ok=True, hosts=','.join(NAMES), inventory=None):
@@ -89,10 +151,15 @@ def provision(lab, playbook, *args, expect_ok=True, hosts=','.join(NAMES), inven
                         expect_ok=expect_ok)
 
 
-def sdk_node(lab, name):
+def sdk(lab):
+    """The controller's openstacksdk connection to the site's engine (its clouds.yaml)."""
     import openstack
     os.environ['OS_CLIENT_CONFIG_FILE'] = lab['env']['OS_CLIENT_CONFIG_FILE']
-    return openstack.connect(cloud='rackops').baremetal.get_node(name)
+    return openstack.connect(cloud='rackops')
+
+
+def sdk_node(lab, name):
+    return sdk(lab).baremetal.get_node(name)
 
 
 def report_nodes(lab):
@@ -143,53 +210,45 @@ def ssh(lab, host, *command):
                           capture_output=True, text=True, timeout=60, check=False)
 
 
-def test_the_lab_is_built(lab):
+def test_the_lab_is_built_and_the_site_runs_as_systemd_units(lab):
     assert {name: lab['hosts'][name]['baremetal']['bmc']['driver'] for name in NAMES} == {
         name: kind[1] for name, kind in MACHINES.items()}
     bmc = lab['hosts'][NAMES[0]]['baremetal']['bmc']
     assert bmc['password'] not in lab['lab_output']
+    # the BMCs answer where the provisioning host reaches them: the rack's host interface
+    assert bmc['address'] == BMC_FIRST
     for name in ('ipa.kernel', 'ipa.initramfs', 'debian-bookworm.qcow2'):
-        published = Path(lab['vars']['ironic_http_root']) / 'images' / name
+        published = on_site(lab, HTTP_ROOT) / 'images' / name
         digest = (published.parent / (name + '.sha256')).read_text().split()[0]
         assert len(digest) == 64 and published.stat().st_size > 1_000_000, name
+    # the provisioning host: systemd as PID 1, the site's services its units
+    machine = lab['machine']
+    assert machine.ssh('ps -p 1 -o comm=').stdout.strip() == 'systemd'
+    assert unit_states(lab) == {unit: 'active' for unit in UNITS}
+    # the API listens on the provisioning network (where agents call back), not everywhere
+    listening = machine.ssh('ss -ltnH').stdout
+    assert '%s:6385' % SITE_IP in listening and '0.0.0.0:6385' not in listening, listening
+    # the controller's clouds.yaml entry (0600) points there
+    clouds = Path(lab['env']['OS_CLIENT_CONFIG_FILE'])
+    assert clouds.stat().st_mode & 0o777 == 0o600
+    assert yaml.safe_load(clouds.read_text())['clouds']['rackops']['auth']['endpoint'] == 'http://%s:6385' % SITE_IP
     # site.yml wired the rest from the provisioning network alone: the conductor's default deploy
-    # ramdisk is the one the images role published (the inventory names none), and DHCP reserves
-    # exactly the inventory's PXE NICs
-    http = 'http://%s:%d' % (LAB_ADDRESS, lab['vars']['rackops_provisioning_http_port'])
-    conf = (Path(lab['vars']['ironic_config_dir']) / 'ironic.conf').read_text()
+    # ramdisk is the one published (the inventory names none), and DHCP reserves exactly the
+    # inventory's PXE NICs
+    http = 'http://%s:%d' % (SITE_IP, HTTP_PORT)
+    conf = on_site(lab, IRONIC_CONF).read_text()
     assert 'deploy_kernel = %s/images/ipa.kernel\n' % http in conf
     assert 'deploy_ramdisk = %s/images/ipa.initramfs\n' % http in conf
-    assert 'http_url = %s\n' % http in conf and 'host_ip = %s\n' % LAB_ADDRESS in conf
+    assert 'http_url = %s\n' % http in conf and 'host_ip = %s\n' % SITE_IP in conf
     with urllib.request.urlopen(urllib.request.Request(http + '/images/ipa.kernel', method='HEAD'), timeout=10) as reply:
         assert reply.status == 200
     assert not any('deploy_kernel' in json.dumps(host) for host in lab['hosts'].values())
-    dnsmasq = (Path(lab['vars']['pxe_config_dir']) / 'dnsmasq.conf').read_text()
+    dnsmasq = on_site(lab, DNSMASQ_CONF).read_text()
+    assert 'interface=host0\n' in dnsmasq and 'dhcp-ignore=tag:!known' in dnsmasq
     assert sorted(re.findall(r'^dhcp-host=(\S+)$', dnsmasq, re.M)) == [
         '%s:%02x,%s' % (MAC_PREFIX, i + 1, name) for i, name in enumerate(NAMES)]
-    print('lab built in %.0f s' % lab['lab_seconds'])
-
-
-def test_an_image_that_is_not_there_fails_the_deploy_with_ironics_error(lab):
-    # the same rack with a wrong image URL: inspection and cleaning go through, the deploy fails
-    inventory = yaml.safe_load(lab['inventory'].read_text())
-    defaults = inventory['all']['children']['baremetal']['vars']['baremetal_defaults']
-    defaults['image'] = {'source': defaults['image']['source'].replace('debian-bookworm', 'missing'),
-                         'checksum': 'sha256:' + '0' * 64}
-    broken = lab['base'] / 'broken-image.yml'
-    broken.write_text(yaml.safe_dump(inventory))
-    rc, output = provision(lab, 'provision.yml', inventory=broken, expect_ok=False)
-    assert rc != 0, output[-3000:]
-    nodes = report_nodes(lab)
-    assert sorted(nodes) == NAMES
-    for node in nodes.values():
-        assert node['failed'] and node['provision_state'] == 'deploy failed', node
-        assert 'missing.qcow2' in node['last_error'] and '404' in node['last_error'], node['last_error']
-    junit = (Path(lab['vars']['rackops_report_dir']) / 'provision.xml').read_text()
-    assert junit.count('<failure') == len(NAMES) and 'missing.qcow2' in junit
-    # the run says where to look next, per machine
-    assert 'fix what last_error says' in output
-    for name in NAMES:
-        assert lab['hosts'][name]['rackops_console_log'] in output, name
+    print('root file system and images built beside the earlier tests in %.0f s; published in %.0f s; '
+          'lab (rack and site) in %.0f s' % (lab['prebuild_seconds'], lab['images_seconds'], lab['lab_seconds']))
 
 
 def last_boot(serial):
@@ -199,7 +258,8 @@ def last_boot(serial):
 
 
 def test_provision_takes_the_machines_to_their_os(lab):
-    # the fixed input: the same run converges
+    # enroll, manage, inspect, clean and deploy: fast track keeps one agent up from inspection to the
+    # deploy (one agent boot per machine), then each boots its disk
     rc, output = provision(lab, 'provision.yml', expect_ok=False)
     serials = {name: Path(lab['hosts'][name]['virtual_rack']['serial_log']) for name in NAMES}
     assert rc == 0, output[-5000:] + ''.join('\n--- %s serial ---\n%s' % (name, serial.read_text(errors='replace')[-3000:])
@@ -254,12 +314,141 @@ def test_a_second_provision_changes_nothing(lab):
     assert recap(output)['changed'] == 0, output[-3000:]
 
 
+def test_a_second_lab_run_changes_nothing(lab):
+    output = run_playbook(ROOT / 'playbooks/lab.yml', lab['vars'], '-i', str(lab['site_inventory']))[1]
+    assert recap(output)['changed'] == 0, output[-3000:]
+
+
+def test_killed_services_come_back(lab):
+    before = main_pids(lab)
+    lab['machine'].ssh('kill -9 ' + ' '.join(before.values()))
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        states, after = unit_states(lab), main_pids(lab)
+        if all(states[unit] == 'active' and after[unit] not in ('0', before[unit]) for unit in UNITS):
+            break
+        time.sleep(1)
+    assert all(states[unit] == 'active' and after[unit] not in ('0', before[unit]) for unit in UNITS), (states, after)
+    assert api_nodes(lab) == NAMES
+
+
+def test_the_site_comes_back_when_its_host_restarts(lab):
+    machine = lab['machine']
+    machine.stop()
+    assert not tcp_open(SITE_IP, 6385, timeout=1)
+    machine.boot()
+    # enabled units: systemd starts them at boot, nobody else does; the engine kept its nodes,
+    # and the next test undeploys them through it
+    assert api_nodes(lab, timeout=120) == NAMES
+    assert unit_states(lab) == {unit: 'active' for unit in UNITS}
+
+
+def test_a_running_server_ironic_no_longer_knows_is_adopted_without_reimaging(lab):
+    # Ironic forgets a deployed machine (maintenance, delete); the machine goes on running its OS.
+    # enroll.yml with provision_state active takes it over as it is: Ironic's adopt.
+    name = NAMES[0]
+    host = lab['hosts'][name]
+    serial = Path(host['virtual_rack']['serial_log'])
+    kernels_before = serial.read_text(errors='replace').count('Command line:')
+    baremetal = sdk(lab).baremetal
+    node = baremetal.get_node(name)
+    baremetal.set_node_maintenance(node.id, reason='test: forget it')
+    baremetal.delete_node(node.id)
+    assert name not in api_nodes(lab)
+
+    output = provision(lab, 'enroll.yml', '-e', 'rackops_provision_state=active', hosts=name)[1]
+    assert recap(output)['changed'] == 1, output[-3000:]
+    node = sdk_node(lab, name)
+    assert (node.provision_state, node.power_state) == ('active', 'power on'), (node.provision_state, node.last_error)
+    assert node.instance_info['image_source'].endswith('/debian-bookworm.qcow2')
+    # nothing was written to it: it never restarted and still answers as itself
+    assert serial.read_text(errors='replace').count('Command line:') == kernels_before
+    result = ssh(lab, host, 'hostname')
+    assert result.returncode == 0 and result.stdout.strip() == name, result.stderr
+    # re-runs: the adoption and the provisioning (which sees the image recorded) change nothing
+    output = provision(lab, 'enroll.yml', '-e', 'rackops_provision_state=active', hosts=name)[1]
+    assert recap(output)['changed'] == 0, output[-3000:]
+    output = provision(lab, 'provision.yml', hosts=name)[1]
+    assert recap(output)['changed'] == 0, output[-3000:]
+
+
+def read_console(sock, wanted, timeout=60, poke=b''):
+    """What the console sends until ``wanted`` appears (``poke`` typed every few seconds meanwhile)."""
+    seen = b''
+    deadline = time.monotonic() + timeout
+    next_poke = 0.0
+    while wanted not in seen and time.monotonic() < deadline:
+        if poke and time.monotonic() >= next_poke:
+            sock.sendall(poke)
+            next_poke = time.monotonic() + 5
+        try:
+            chunk = sock.recv(4096)
+        except socket.timeout:
+            continue
+        if not chunk:
+            break
+        seen += chunk
+    return seen
+
+
+def test_the_ipmi_machines_serial_console_through_ironic(lab):
+    # Ironic's ipmitool-socat console on the provisioning host, the BMC's Serial-over-LAN, the
+    # machine's serial port: its getty answers, and what is typed reaches it
+    name = NAMES[0]
+    output = provision(lab, 'console.yml', hosts=name)[1]
+    assert recap(output)['changed'] == 1, output[-3000:]
+    info = sdk(lab).baremetal.get_node_console(name)
+    assert info['console_enabled'] and info['console_info']['type'] == 'socat', info
+    url = info['console_info']['url']
+    assert url.startswith('tcp://%s:' % SITE_IP) and url in output, (url, output[-3000:])
+    port = int(url.rsplit(':', 1)[1])
+    with socket.create_connection((SITE_IP, port), timeout=10) as sock:
+        sock.settimeout(2)
+        seen = read_console(sock, b'login:', poke=b'\r')
+        assert b'login:' in seen and name.encode() in seen, seen[-2000:]
+        sock.sendall(b'root\r')
+        seen = read_console(sock, b'Password:')
+        assert b'Password:' in seen, seen[-2000:]
+        sock.sendall(b'\x03\r')  # no password: back to the login prompt
+    assert recap(provision(lab, 'console.yml', hosts=name)[1])['changed'] == 0
+    output = provision(lab, 'console.yml', '-e', 'rackops_console=disabled', hosts=name)[1]
+    assert recap(output)['changed'] == 1, output[-3000:]
+    assert not sdk(lab).baremetal.get_node_console(name)['console_enabled']
+    # the port is released: nothing listens there any more
+    assert not tcp_open(SITE_IP, port, timeout=2)
+
+
 def test_undeploy_cleans_the_disks_and_makes_them_available(lab):
+    # (the adopted machine among them, like any other)
     output = provision(lab, 'undeploy.yml')[1]
     for name in NAMES:
         assert sdk_node(lab, name).provision_state == 'available', (name, output[-3000:])
         # automated cleaning erased the disk's metadata: no partition table any more
         assert disk_tail_of_mbr(lab['hosts'][name])[14:] != b'\x55\xaa', name
+
+
+def test_an_image_that_is_not_there_fails_the_deploy_with_ironics_error(lab):
+    # the same rack with a wrong image URL, on the machines the undeploy just cleaned: fast track
+    # deploys through the agent the cleaning left running (no boot), and the agent's download fails
+    inventory = yaml.safe_load(lab['inventory'].read_text())
+    defaults = inventory['all']['children']['baremetal']['vars']['baremetal_defaults']
+    defaults['image'] = {'source': defaults['image']['source'].replace('debian-bookworm', 'missing'),
+                         'checksum': 'sha256:' + '0' * 64}
+    broken = lab['base'] / 'broken-image.yml'
+    broken.write_text(yaml.safe_dump(inventory))
+    rc, output = provision(lab, 'provision.yml', '-e', 'rackops_inspect=false', inventory=broken, expect_ok=False)
+    assert rc != 0, output[-3000:]
+    nodes = report_nodes(lab)
+    assert sorted(nodes) == NAMES
+    for node in nodes.values():
+        assert node['failed'] and node['provision_state'] == 'deploy failed', node
+        assert 'missing.qcow2' in node['last_error'] and '404' in node['last_error'], node['last_error']
+    junit = (Path(lab['vars']['rackops_report_dir']) / 'provision.xml').read_text()
+    assert junit.count('<failure') == len(NAMES) and 'missing.qcow2' in junit
+    # the run says where to look next, per machine
+    assert 'fix what last_error says' in output
+    for name in NAMES:
+        assert lab['hosts'][name]['rackops_console_log'] in output, name
 
 
 def test_a_machine_that_never_network_boots_times_out_pointing_at_its_logs(lab):
@@ -275,7 +464,7 @@ def test_a_machine_that_never_network_boots_times_out_pointing_at_its_logs(lab):
     hosts[LOST] = lost
     listed = lab['base'] / 'lost.yml'
     listed.write_text(yaml.safe_dump(inventory))
-    rc, output = provision(lab, 'provision.yml', '-e', 'rackops_timeout=150', hosts=LOST, inventory=listed,
+    rc, output = provision(lab, 'provision.yml', '-e', 'rackops_timeout=60', hosts=LOST, inventory=listed,
                            expect_ok=False)
     assert rc != 0
     (node,) = report_nodes(lab).values()
@@ -283,8 +472,17 @@ def test_a_machine_that_never_network_boots_times_out_pointing_at_its_logs(lab):
     assert 'never reported back' in node['msg'], node['msg']
     # the report names the machine's console log and the DHCP server's log ...
     console_log = str(Path(lab['vars']['virtual_rack_dir']) / 'machines' / LOST / 'serial.log')
-    dhcp_log = str(Path(lab['vars']['pxe_log_dir']) / 'dnsmasq.log')
-    assert console_log in output and dhcp_log in output, output[-3000:]
-    # ... and they tell the story: the machine asked, the server did not answer
-    assert re.search(r'DHCPDISCOVER\(\S+\) %s (ignored|no address available)' % LOST_MAC,
-                     Path(dhcp_log).read_text()), Path(dhcp_log).read_text()[-2000:]
+    assert console_log in output and DHCP_LOG in output, output[-3000:]
+    # ... and they tell the story: the machine asked, the server (on the provisioning host) did not answer
+    dhcp_log = on_site(lab, DHCP_LOG).read_text()
+    assert re.search(r'DHCPDISCOVER\(\S+\) %s (ignored|no address available)' % LOST_MAC, dhcp_log), dhcp_log[-2000:]
+
+
+def test_absent_removes_the_site_services_and_keeps_the_engines_data(lab):
+    run_playbook(ROOT / 'playbooks/site.yml', dict(lab['vars'], rackops_site_state='absent'),
+                 '-i', str(lab['site_inventory']))
+    machine = lab['machine']
+    assert unit_states(lab) == {unit: 'inactive' for unit in UNITS}
+    assert machine.ssh('ls /etc/systemd/system/').stdout.count('rackops-') == 0
+    assert not tcp_open(SITE_IP, HTTP_PORT, timeout=1)
+    assert machine.ssh('test -s /var/lib/rackops/ironic/ironic.sqlite', check=False).returncode == 0

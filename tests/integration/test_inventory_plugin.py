@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 import yaml
-from conftest import ROOT
+from conftest import ROOT, documented_examples
 
 PREFIX = 'invp-'
 SECRETS = ('Bmc-Pa55-invp', 'Extra-T0ken-invp', 'Config-Dr1ve-invp')
@@ -134,3 +134,34 @@ def test_a_bad_configuration_is_a_clear_error(engine, tmp_path):
     proc = subprocess.run(['ansible-inventory', '-i', str(config), '--list'], cwd=ROOT, env=env,
                           capture_output=True, text=True, check=False)
     assert proc.returncode != 0 and 'auth_type http_basic needs auth.password' in proc.stdout + proc.stderr
+
+
+def plugin_examples() -> list:
+    """The plugin's EXAMPLES (what ansible-doc prints): one configuration file per YAML document."""
+    return list(yaml.safe_load_all(documented_examples('inventory/ironic')))
+
+
+def test_the_documented_examples_work_as_written(engine, nodes, tmp_path):
+    every, deployed = plugin_examples()
+    # a deployed node, enrolled as the second example's comment says (extra.ip), with a resource class
+    baremetal = engine.sdk().baremetal
+    node = baremetal.create_node(name=PREFIX + 'active', driver='fake-hardware', resource_class='baremetal.gold',
+                                 extra={'ip': '10.30.0.11'},
+                                 instance_info={'image_source': 'http://10.0.0.1/img.qcow2'})
+    try:
+        baremetal.set_node_provision_state(node.id, 'manage', wait=True)
+        baremetal.set_node_provision_state(node.id, 'provide', wait=True)
+        baremetal.set_node_provision_state(node.id, 'active', wait=True)
+        (tmp_path / 'ironic.yml').write_text(yaml.safe_dump(every))
+        listing = ansible_inventory(engine, tmp_path / 'ironic.yml')[0]
+        assert {PREFIX + '0', PREFIX + '1', PREFIX + '2', PREFIX + 'active'} <= set(listing['_meta']['hostvars'])
+        # (the cache goes where this test says, not to ~/.cache)
+        (tmp_path / 'active.ironic.yml').write_text(yaml.safe_dump(dict(deployed, cache_connection=str(tmp_path / 'cache'))))
+        listing = ansible_inventory(engine, tmp_path / 'active.ironic.yml')[0]
+        hostvars = listing['_meta']['hostvars']
+        assert PREFIX + 'active' in hostvars and not {PREFIX + '0', PREFIX + '1', PREFIX + '2'} & set(hostvars)
+        assert hostvars[PREFIX + 'active']['ansible_host'] == '10.30.0.11'
+        assert hosts_of(listing, 'class_baremetal_gold') == {PREFIX + 'active'}, listing.keys()
+    finally:
+        baremetal.set_node_maintenance(node.id)
+        baremetal.delete_node(node.id)

@@ -57,7 +57,16 @@ Fixes for pyghmi's server side (see the lab notes):
     sessions: we key them per BMC instead;
   * Get Device ID packs 4-byte manufacturer/product IDs upstream: we answer
     per the spec (3 + 2 bytes, then the auxiliary firmware revision).
-Serial-over-LAN is not emulated.
+
+Serial-over-LAN: a BMC with "serial": "/run/rack/node-0/serial.sock" bridges
+an activated SOL payload to that socket, the machine's serial port (QEMU's
+``-chardev socket,server=on,...,logfile=`` keeps the log whether or not a
+client is connected). The BMC answers activation whatever the power state, as
+real ones do. A session that activates SOL while another one holds it takes it
+over when the holder is not the asking session: ipmitool ends (killed by socat
+when its TCP client goes away, as under Ironic's ipmitool-socat console)
+without deactivating, and a real BMC frees the payload when that session
+times out; we free it at once.
 """
 
 from __future__ import annotations
@@ -81,6 +90,7 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pyghmi.ipmi.bmc as pyghmi_bmc
+import pyghmi.ipmi.console as pyghmi_console
 from pyghmi.ipmi.private import serversession
 import pyghmi.ipmi.private.session as ipmisession
 
@@ -485,6 +495,10 @@ class EmulatedBmc(pyghmi_bmc.Bmc):
         self.delay = float(spec.get('delay', 0))
         self.calls = collections.Counter()
         self.lock = threading.Lock()
+        self.serial = spec.get('serial')
+        self.serial_socket = None
+        self.serial_output = collections.deque()  # (SOL session, bytes) from the machine, not sent yet
+        self.sol_lock = threading.Lock()
         _BY_SOCKET[_socket_key(self.serversocket)] = self
         self.redfish = None
         if spec.get('redfish_port'):
@@ -532,6 +546,106 @@ class EmulatedBmc(pyghmi_bmc.Bmc):
 
     def is_active(self):
         return self.power == 'on'
+
+    # -- Serial-over-LAN: the machine's serial port -------------------------
+    def activate_payload(self, request, session):
+        self.count('activate_payload')
+        if not self.serial:
+            return session.send_ipmi_response(code=0x81)
+        with self.sol_lock:
+            if self.activated:
+                if self.sol is not None and self.sol.ipmi_session is session:
+                    return session.send_ipmi_response(code=0x80)  # already active in this session
+                self._end_sol()  # held by a session whose client went away (see the module's doc)
+            try:
+                serial = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                serial.connect(self.serial)
+            except OSError:
+                return session.send_ipmi_response(code=0x81)
+            self.activated = True
+            # the payload's UDP port: the one the session talks to (ipmitool refuses any other)
+            port = self.serversocket.getsockname()[1]
+            session.send_ipmi_response(data=[0, 0, 0, 0, 1, 0, 1, 0] + list(struct.pack('!H', port)) + [0xff, 0xff])
+            self.serial_socket = serial
+            self.sol = pyghmi_console.ServerConsole(session, self._typed)
+            threading.Thread(target=self._serial_output, args=(serial, self.sol), daemon=True).start()
+        return None
+
+    def deactivate_payload(self, request, session):
+        self.count('deactivate_payload')
+        with self.sol_lock:
+            if not self.activated:
+                return session.send_ipmi_response(code=0x80)
+            session.send_ipmi_response()
+            self._end_sol()
+        return None
+
+    def _end_sol(self):
+        sol, serial = self.sol, self.serial_socket
+        self.activated, self.sol, self.serial_socket = False, None, None
+        if serial is not None:
+            with contextlib.suppress(OSError):
+                serial.shutdown(socket.SHUT_RDWR)
+            serial.close()
+        if sol is not None:
+            sol.activated = False
+            sol.broken = True
+
+    def _typed(self, data):
+        """What the SOL client typed: to the machine's serial port."""
+        serial = self.serial_socket
+        if serial is None or isinstance(data, dict):  # a dict is pyghmi reporting an error
+            return
+        with contextlib.suppress(OSError):
+            serial.sendall(data if isinstance(data, bytes) else str(data).encode())
+
+    def _serial_output(self, serial, sol):
+        """What the machine writes to its serial port: to the SOL client, until SOL ends.
+
+        A power cycle ends the machine's QEMU process and with it the socket: the console
+        follows the new one, as a real BMC's console stays up across a reboot."""
+        while not sol.broken:
+            try:
+                data = serial.recv(4096)
+            except OSError:
+                data = b''
+            if not data:
+                serial = self._serial_reconnect(sol)
+                if serial is None:
+                    return
+                continue
+            # sent by the serve() loop's thread: pyghmi's console waits for each ack by running its IO loop, and
+            # two threads running it hand the client's keystrokes to the machine out of order
+            self.serial_output.append((sol, data))
+            wake_io()
+
+    def _serial_reconnect(self, sol):
+        """The machine's new serial socket while this SOL session lasts; None once it has ended."""
+        while not sol.broken:
+            time.sleep(0.5)
+            serial = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                serial.connect(self.serial)
+            except OSError:
+                serial.close()
+                continue
+            with self.sol_lock:
+                if self.sol is not sol:
+                    serial.close()
+                    return None
+                self.serial_socket = serial
+            return serial
+        return None
+
+    def send_serial_output(self):
+        """The machine's serial output so far, to the SOL client (from the serve() loop only)."""
+        chunks = []
+        while self.serial_output:
+            chunks.append(self.serial_output.popleft())
+        sol = self.sol
+        data = b''.join(data for owner, data in chunks if owner is sol)
+        if data and sol is not None and not sol.broken:
+            sol.send_data(data)
 
     def get_boot_device(self):
         self.count('get_boot_device')
@@ -705,6 +819,17 @@ def control_server(bmcs, host, port):
     return server
 
 
+def wake_io():
+    """Wake pyghmi's IO thread (see serve()), and so the serve() loop: SOL output is waiting."""
+    sock = _WAKE.get('socket')
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.sendto(b'\x01', sock.getsockname())
+
+
+_WAKE: dict = {}
+
+
 def serve(specs, control=None):
     bmcs = [EmulatedBmc(spec) for spec in specs]
     # pyghmi wakes its IO thread (blocked in select()) with a byte sent to
@@ -717,6 +842,7 @@ def serve(specs, control=None):
     first = bmcs[0].serversocket
     ipmisession.myself = first.getsockname()[0]
     first.sendto(b'\x01', first.getsockname())
+    _WAKE['socket'] = first
     server = None
     if control:
         host, port = control.rsplit(':', 1)
@@ -728,6 +854,8 @@ def serve(specs, control=None):
             # pyghmi's own listen() waits 30 s per round; short rounds bound
             # the cost of any wake-up still lost.
             ipmisession.Session.wait_for_rsp(timeout=LISTEN_ROUND)
+            for bmc in bmcs:
+                bmc.send_serial_output()
         except Exception:  # pylint: disable=broad-except
             # pyghmi's loop dies on the first error in a handler; one bad
             # exchange must not take every BMC down.

@@ -42,7 +42,8 @@ def test_host_values_merge_over_defaults_and_hosts_without_either_are_skipped():
     }
     servers = inventory_nodes(['a', 'b', 'c'], hostvars)
     assert servers == [{'bmc': {'driver': 'ipmi', 'username': 'admin', 'address': '10.0.0.1'}, 'name': 'a'},
-                       {'name': 'bee', 'nics': [{'mac': 'bb'}]}]
+                       # a name of its own: where it came from goes with it (messages name both)
+                       {'name': 'bee', 'nics': [{'mac': 'bb'}], '_inventory_host': 'b'}]
     # the defaults are not changed by the merge
     assert dict(hostvars['a']['baremetal_defaults'])['bmc'] == {'driver': 'ipmi', 'username': 'admin'}
 
@@ -56,3 +57,47 @@ def test_state_picks_the_servers_kept_or_the_servers_marked_absent():
     assert [s['name'] for s in inventory_nodes(names, hostvars, state='absent')] == ['b']
     with pytest.raises(AnsibleFilterError, match='state must be'):
         inventory_nodes(names, hostvars, state='gone')
+
+
+def test_an_image_by_name_is_where_the_site_publishes_it():
+    site = {'rackops_provisioning_address': '10.20.0.2/24', 'baremetal_defaults': {'image': {'name': 'debian-bookworm'}}}
+    hostvars = {
+        'a': dict(site),
+        # another port; a checksum of its own is kept
+        'b': dict(site, rackops_provisioning_http_port=8081, baremetal={'image': {'checksum': 'sha256:' + 'a' * 64}}),
+        # an images URL of its own wins over the provisioning network
+        'c': dict(site, rackops_images_url='https://images.example.com/rack/'),
+        'd': {'rackops_provisioning_address': 'fd20::2/64', 'baremetal': {'image': {'name': 'x'}}},
+    }
+    images = {s['name']: s['image'] for s in inventory_nodes(list(hostvars), hostvars)}
+    assert images == {
+        'a': {'name': 'debian-bookworm', 'source': 'http://10.20.0.2:8080/images/debian-bookworm.qcow2',
+              'checksum': 'http://10.20.0.2:8080/images/debian-bookworm.qcow2.sha256'},
+        'b': {'name': 'debian-bookworm', 'source': 'http://10.20.0.2:8081/images/debian-bookworm.qcow2',
+              'checksum': 'sha256:' + 'a' * 64},
+        'c': {'name': 'debian-bookworm', 'source': 'https://images.example.com/rack/debian-bookworm.qcow2',
+              'checksum': 'https://images.example.com/rack/debian-bookworm.qcow2.sha256'},
+        'd': {'name': 'x', 'source': 'http://[fd20::2]:8080/images/x.qcow2',
+              'checksum': 'http://[fd20::2]:8080/images/x.qcow2.sha256'}}
+
+
+def test_a_hosts_own_name_or_source_replaces_the_groups_other_one():
+    by_url = {'image': {'source': 'http://h/g.qcow2', 'checksum': 'sha256:' + 'b' * 64}}
+    hostvars = {
+        'named': {'rackops_provisioning_address': '10.0.0.2/24', 'baremetal_defaults': by_url,
+                  'baremetal': {'image': {'name': 'own'}}},
+        'by-url': {'rackops_provisioning_address': '10.0.0.2/24', 'baremetal_defaults': {'image': {'name': 'group'}},
+                   'baremetal': {'image': {'source': 'http://h/own.qcow2', 'checksum': 'sha256:' + 'c' * 64}}},
+    }
+    images = {s['name']: s['image'] for s in inventory_nodes(list(hostvars), hostvars)}
+    assert images['named'] == {'name': 'own', 'source': 'http://10.0.0.2:8080/images/own.qcow2',
+                               'checksum': 'http://10.0.0.2:8080/images/own.qcow2.sha256'}
+    assert images['by-url'] == {'source': 'http://h/own.qcow2', 'checksum': 'sha256:' + 'c' * 64}
+
+
+def test_an_image_name_with_nowhere_to_resolve_it_names_the_host_and_field():
+    with pytest.raises(AnsibleFilterError, match=r"^r1: image.name: 'deb' names an image the site publishes.*"
+                                                 r"rackops_provisioning_address"):
+        inventory_nodes(['r1'], {'r1': {'baremetal': {'image': {'name': 'deb'}}}})
+    with pytest.raises(AnsibleFilterError, match='r2: rackops_provisioning_address'):
+        inventory_nodes(['r2'], {'r2': {'rackops_provisioning_address': 'nonsense', 'baremetal': {'image': {'name': 'd'}}}})

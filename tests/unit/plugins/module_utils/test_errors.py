@@ -91,3 +91,45 @@ def test_status_and_message_extraction():
     assert status_code_of(ValueError()) is None
     assert message_of(FakeHttpError(404)) == 'HTTP 404: http://ironic/v1/nodes/x'
     assert message_of(RuntimeError()) == 'RuntimeError'
+
+
+class FakeConnectFailure(Exception):
+    """Like keystoneauth's ConnectFailure: no HTTP status, the API never reached."""
+
+
+def outage_call(failures, outage, clock):
+    sleeps, log = [], []
+
+    def sleep(seconds):
+        sleeps.append(seconds)
+        clock[0] += seconds
+    call = flaky(failures)
+    return call, sleeps, log, lambda: call_with_retries(
+        call, 'list nodes', retries=5, retry_log=log, sleep=sleep, is_sdk_error=lambda e: True,
+        is_outage=lambda e: isinstance(e, FakeConnectFailure), outage=outage, clock=lambda: clock[0])
+
+
+def test_an_unreachable_api_is_ridden_out_within_the_outage_window():
+    clock = [0.0]
+    call, sleeps, log, run = outage_call([FakeConnectFailure('Unable to establish connection')] * 4, 120, clock)
+    assert run() == 'done'
+    assert len(call.calls) == 5 and sleeps == [0.5, 1.0, 2.0, 4.0]
+    assert [entry['status_code'] for entry in log] == [None] * 4 and 'Unable to establish' in log[0]['msg']
+
+
+def test_an_api_gone_longer_than_the_window_fails_saying_for_how_long():
+    clock = [0.0]
+    _call, sleeps, _log, run = outage_call([FakeConnectFailure('Unable to establish connection')] * 100, 30, clock)
+    with pytest.raises(BaremetalError) as caught:
+        run()
+    assert 'Unable to establish connection (the API did not answer for 30 s)' in str(caught.value)
+    # the last pause ends at the window, not beyond it
+    assert sum(sleeps) == pytest.approx(30)
+
+
+def test_no_outage_window_fails_at_once():
+    clock = [0.0]
+    call, sleeps, _log, run = outage_call([FakeConnectFailure('Unable to establish connection')], 0, clock)
+    with pytest.raises(BaremetalError):
+        run()
+    assert len(call.calls) == 1 and sleeps == []

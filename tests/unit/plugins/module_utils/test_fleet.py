@@ -229,3 +229,51 @@ def test_pipeline_times_out_only_the_slow_node_and_raises_bugs():
 def test_a_provision_request_asks_for_the_lowest_api_version_that_takes_it(target, body, version):
     from ansible_collections.rackops.baremetal.plugins.module_utils._fleet_options import provision_microversion
     assert provision_microversion(target, body) == version
+
+
+def api_gone_after(first_answers):
+    """A list_nodes that answers ``first_answers`` (lists of records), then raises as a client that gave up on
+    an unreachable API does."""
+    answers = list(first_answers)
+    calls = []
+
+    def list_nodes():
+        calls.append(1)
+        if answers:
+            return answers.pop(0)
+        raise BaremetalError('list nodes', 'Unable to establish connection (the API did not answer for 120 s)')
+    return list_nodes, calls
+
+
+def test_a_wait_that_loses_the_api_reports_every_node_where_it_was_last_seen():
+    fleet = results(3)
+    clock = [0.0]
+    list_nodes, calls = api_gone_after([[
+        {'uuid': 'u0', 'provision_state': 'manageable'}, {'uuid': 'u1', 'provision_state': 'wait call-back',
+                                                          'power_state': 'power on'},
+        {'uuid': 'u2', 'provision_state': 'deploying'}]])
+    wait_for(list_nodes, fleet, lambda r, n: 'done' if n['provision_state'] == 'manageable' else 'wait',
+             timeout=600, interval=1, clock=lambda: clock[0], sleep=lambda s: clock.__setitem__(0, clock[0] + s))
+    assert len(calls) == 2
+    assert not fleet[0].failed
+    assert fleet[1].failed and fleet[1].msg.startswith('lost the Ironic API while waiting (Failed to list nodes: '
+                                                       'Unable to establish connection')
+    assert 'last seen in provision state wait call-back, power power on' in fleet[1].msg and 're-run' in fleet[1].msg
+    assert fleet[2].failed and 'last seen in provision state deploying' in fleet[2].msg
+
+
+def test_a_pipeline_that_loses_the_api_polls_no_more_and_reports_every_node():
+    fleet = results(3)
+    list_nodes, calls = api_gone_after([[{'uuid': 'u0', 'provision_state': 'manageable'},
+                                         {'uuid': 'u1', 'provision_state': 'verifying'},
+                                         {'uuid': 'u2', 'provision_state': 'verifying'}]])
+
+    def steps(_result):
+        yield 'manage', lambda r: manageable_check
+        yield 'after', lambda r: None
+
+    run_pipeline(fleet, steps, list_nodes, concurrency=1, timeout=60, interval=0.01)
+    assert [r.failed for r in fleet] == [False, True, True]
+    assert all('lost the Ironic API' in r.msg and 'verifying' in r.msg for r in fleet[1:])
+    # once gone, gone: the nodes that were waiting are not polled for again, one by one
+    assert len(calls) == 2

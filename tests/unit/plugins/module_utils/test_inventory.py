@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ansible_collections.rackops.baremetal.plugins.module_utils._inventory import (
     SCHEMA,
+    check_driver_properties,
     deep_merge,
     to_ironic,
     validate_fleet,
@@ -82,7 +83,22 @@ def test_driver_not_enabled_on_the_engine():
 
 
 def test_a_server_that_is_not_a_dict():
-    assert validate_fleet(['oops'])[0].startswith("server[0]: (top): 'oops' is not of type")
+    assert validate_fleet(['oops']) == ['server[0]: (top): a string is not of type object']
+
+
+def test_a_type_error_echoes_only_values_that_cannot_be_secrets():
+    server = ipmi('a', '52:54:00:00:00:01', '10.0.0.1')
+    server['properties'] = {'cpus': '4x'}
+    assert validate_fleet([server]) == ['a: properties.cpus: a string is not of type integer']
+    server['properties'] = {'cpus': 'yes'}
+    assert validate_fleet([server]) == ["a: properties.cpus: 'yes' is not of type integer"]
+    # a password YAML read as a number, or a short password pasted where a list belongs
+    del server['properties']
+    server['bmc']['password'] = 482913
+    assert validate_fleet([server]) == ['a: bmc.password: an integer is not of type string']
+    server['bmc']['password'] = 'pw'
+    server['ssh_keys'] = 'Tr0ub4dor'
+    assert validate_fleet([server]) == ['a: ssh_keys: a string is not of type array']
 
 
 def test_to_ironic_maps_drivers_and_only_given_keys():
@@ -148,8 +164,119 @@ def test_bonds_become_port_groups_and_are_checked():
 
 def test_the_shipped_example_rack_is_valid():
     import yaml  # pylint: disable=import-outside-toplevel
-    group = yaml.safe_load((REPO / 'inventory/example-rack.yml').read_text())['all']['children']['baremetal']
-    servers = [dict(deep_merge(group['vars']['baremetal_defaults'], own['baremetal']), name=host)
-               for host, own in group['hosts'].items()]
+    from ansible_collections.rackops.baremetal.plugins.filter.inventory_nodes import (  # pylint: disable=import-outside-toplevel
+        inventory_nodes,
+    )
+    inventory = yaml.safe_load((REPO / 'inventory/example-rack.yml').read_text())['all']
+    group = inventory['children']['baremetal']
+    # the host variables as Ansible gives them: all's, the group's, the host's own
+    hostvars = {host: dict(inventory['vars'], **group['vars'], **own) for host, own in group['hosts'].items()}
+    servers = inventory_nodes(list(hostvars), hostvars)
     assert len(servers) == 5
     assert validate_fleet(servers, enabled_drivers=['ipmi', 'redfish']) == []
+
+
+def test_an_image_name_that_reached_a_module_unresolved_says_what_resolves_it():
+    problems = validate_fleet([ipmi('a', '52:54:00:00:00:01', '10.0.0.1', image={'name': 'debian-bookworm'})])
+    assert problems == ['a: image.source: required: image.name becomes a source through the inventory_nodes '
+                        'filter, with rackops_provisioning_address or rackops_images_url set']
+
+
+# what GET /v1/drivers/<driver>/properties says, abridged (Ironic 39's own descriptions)
+PROPERTIES = {
+    'ipmi': {'ipmi_address': 'IP address or hostname of the node. Required.',
+             'ipmi_username': 'username; default is NULL user. Optional.',
+             'ipmi_password': 'password. Optional.', 'ipmi_protocol_version': 'the version of the IPMI protocol',
+             'ipmi_hex_kg_key': 'Kg key for IPMIv2 authentication.',
+             'deploy_kernel': 'UUID (from Glance) of the deployment kernel. Required.',
+             'deploy_ramdisk': 'UUID (from Glance) of the ramdisk. Required.'},
+    'snmp': {'snmp_driver': 'PDU manufacturer driver. Required.', 'snmp_address': 'PDU IPv4 address. Required.',
+             'snmp_outlet': 'PDU power outlet index (1-based). Required.', 'snmp_version': 'SNMP protocol version'},
+}
+
+
+def test_any_hardware_type_takes_its_keys_from_driver_info():
+    pdu = {'name': 'p', 'bmc': {'driver': 'snmp', 'driver_info': {
+        'snmp_driver': 'apc', 'snmp_address': '10.0.0.9', 'snmp_outlet': 3}}}
+    assert validate_fleet([pdu], enabled_drivers=['snmp']) == []
+    assert to_ironic(pdu)[0]['driver_info'] == {'snmp_driver': 'apc', 'snmp_address': '10.0.0.9', 'snmp_outlet': 3}
+    assert check_driver_properties([pdu], PROPERTIES) == []
+    # the modelled fields belong to the modelled drivers
+    pdu['bmc']['address'] = '10.0.0.9'
+    assert validate_fleet([pdu]) == [
+        'p: bmc.address: not used by driver snmp (give its Ironic keys under bmc.driver_info)']
+    assert validate_fleet([pdu], enabled_drivers=['ipmi'])[-1] == (
+        'p: bmc.driver: snmp is not enabled on the engine (enabled: ipmi)')
+
+
+def test_driver_info_is_checked_against_the_engines_properties():
+    server = ipmi('a', '52:54:00:00:00:01', '10.0.0.1', deploy_kernel='http://h/k')
+    server['bmc']['driver_info'] = {'ipmi_protocol_version': '2.0', 'ipmi_hex_kg_key': 'aa' * 20, 'ipmi_adress': 'x'}
+    assert validate_fleet([server]) == []  # the schema cannot know a driver's keys: the engine does
+    fields = to_ironic(server)[0]
+    assert fields['driver_info']['ipmi_protocol_version'] == '2.0' and fields['driver_info']['ipmi_address'] == '10.0.0.1'
+    assert check_driver_properties([server], PROPERTIES) == [
+        'a: bmc.driver_info.ipmi_adress: ipmi_adress is not a property of driver ipmi on this engine '
+        '(did you mean ipmi_address?)']
+    # a driver the engine described nothing for is not checked here (validate_fleet names it)
+    assert check_driver_properties([{'name': 'f', 'bmc': {'driver': 'fake-hardware'}}], PROPERTIES) == []
+
+
+def test_a_modelled_field_and_its_ironic_key_are_not_both_given():
+    server = ipmi('a', '52:54:00:00:00:01', '10.0.0.1')
+    server['bmc']['driver_info'] = {'ipmi_address': '10.0.0.2'}
+    assert validate_fleet([server]) == ['a: bmc.driver_info.ipmi_address: also set by bmc.address']
+    # ... but the Ironic key alone is the field
+    del server['bmc']['address']
+    assert validate_fleet([server]) == []
+    assert to_ironic(server)[0]['driver_info']['ipmi_address'] == '10.0.0.2'
+
+
+def test_idrac_is_reached_through_its_redfish_keys():
+    server = {'name': 'd', 'bmc': {'driver': 'idrac', 'address': 'idrac-d.example', 'username': 'root',
+                                   'password': 'calvin', 'driver_info': {'redfish_auth_type': 'basic'}}}
+    assert validate_fleet([server]) == []
+    assert to_ironic(server)[0]['driver_info'] == {
+        'redfish_address': 'https://idrac-d.example', 'redfish_username': 'root', 'redfish_password': 'calvin',
+        'redfish_auth_type': 'basic'}
+    del server['bmc']['password']
+    assert validate_fleet([server]) == ['d: bmc.password: required for driver idrac']
+
+
+def test_what_ironic_would_refuse_later_is_refused_now():
+    bad_ip = ipmi('a', '52:54:00:00:00:01', '10.0.0.300')
+    redfish = {'name': 'r', 'bmc': {'driver': 'redfish', 'address': 'https://192.168.1.256:8443', 'username': 'u',
+                                    'password': 'p'}}
+    checksum = ipmi('c', '52:54:00:00:00:03', '10.0.0.3',
+                    image={'source': 'https://x/img.qcow2', 'checksum': 'sha256:' + 'ab' * 16})
+    named = ipmi('bad name!', '52:54:00:00:00:04', '10.0.0.4')
+    uuid_named = ipmi('0b3e4f6a-1c2d-4e5f-8a9b-0c1d2e3f4a5b', '52:54:00:00:00:05', '10.0.0.5')
+    problems = validate_fleet([bad_ip, redfish, checksum, named, uuid_named])
+    assert "a: bmc.address: '10.0.0.300' is not a valid IPv4 address" in problems
+    assert "r: bmc.address: '192.168.1.256' is not a valid IPv4 address" in problems
+    assert 'c: image.checksum: a sha256 digest has 64 hex digits, this one 32' in problems
+    assert 'server[3]: name: not a node name Ironic takes (letters, digits, and - . _ ~; at most 255)' in problems
+    assert ('0b3e4f6a-1c2d-4e5f-8a9b-0c1d2e3f4a5b: name: a UUID-like name, which Ironic refuses (it would read as '
+            'a node UUID)') in problems
+    assert len(problems) == 5, problems
+
+
+def test_a_private_key_for_a_public_one_is_refused_and_never_echoed():
+    private = '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmU=\n-----END OPENSSH PRIVATE KEY-----'
+    server = ipmi('a', '52:54:00:00:00:01', '10.0.0.1', ssh_keys=['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB op@desk', private])
+    problems = validate_fleet([server])
+    assert problems == ['a: ssh_keys[1]: a private key: only public keys belong here (and a private key in an '
+                        'inventory is a leaked key: replace it)']
+    # a key given where a list belongs is not echoed either
+    server['ssh_keys'] = private
+    problems = validate_fleet([server])
+    assert problems == ['a: ssh_keys: a string is not of type array'] and 'b3Bl' not in problems[0]
+    server['ssh_keys'] = ['AAAAC3NzaC1lZDI1NTE5AAAAIB op@desk']
+    assert validate_fleet([server]) == ['a: ssh_keys[0]: not an OpenSSH public key line']
+
+
+def test_two_hosts_with_one_node_name_are_both_named():
+    first, second = ipmi('x', '52:54:00:00:00:01', '10.0.0.1'), ipmi('x', '52:54:00:00:00:02', '10.0.0.2')
+    first['_inventory_host'], second['_inventory_host'] = 'rack1-u01', 'rack1-u02'
+    assert validate_fleet([first, second]) == [
+        'x (inventory host rack1-u02): name: also used by x (inventory host rack1-u01)']

@@ -1,4 +1,4 @@
-"""Patch, trait, port and provision-path planning (pure logic)."""
+"""Patch, trait and port planning (pure logic)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from ansible_collections.rackops.baremetal.plugins.module_utils._reconcile impor
     plan_portgroups,
     plan_ports,
     plan_traits,
-    provision_path,
 )
 
 
@@ -89,13 +88,3 @@ def test_portgroups_are_matched_by_name_and_compare_given_keys_only():
     assert create == [{'name': 'n-bond1'}]
     assert update == [('g0', [{'op': 'add', 'path': '/mode', 'value': '802.3ad'}])]
     assert [g['id'] for g in delete] == ['g9']
-
-
-def test_provision_paths():
-    assert provision_path('enroll', 'manageable') == ['manage']
-    assert provision_path('enroll', 'available') == ['manage', 'provide']
-    assert provision_path('manageable', 'available') == ['provide']
-    assert provision_path('available', 'manageable') == ['manage']
-    assert provision_path('clean failed', 'available') == ['manage', 'provide']
-    assert provision_path('active', 'available') is None
-    assert provision_path('manageable', 'enroll') is None

@@ -1,0 +1,32 @@
+"""console's pure helpers: reading a record's console state, and deciding a wait."""
+
+from __future__ import annotations
+
+from ansible_collections.rackops.baremetal.plugins.modules.console import console_enabled, console_verdict
+
+
+class SdkNode:
+    """What openstacksdk's node looks like to the helpers: its own attribute names."""
+
+    def __init__(self, **fields):
+        self.__dict__.update(fields)
+
+
+def test_console_state_from_ironic_and_sdk_records():
+    assert console_enabled({'console_enabled': True}) is True
+    assert console_enabled({'console_enabled': False}) is False
+    assert console_enabled(SdkNode(is_console_enabled=True)) is True
+    assert console_enabled(SdkNode(is_console_enabled=None)) is False
+
+
+def test_wait_until_the_console_is_as_wanted_and_the_node_unlocked():
+    assert console_verdict(True, {'console_enabled': True}) == 'done'
+    assert console_verdict(True, {'console_enabled': True, 'reservation': 'conductor-1'}) == 'wait'
+    assert console_verdict(True, {'console_enabled': False, 'reservation': 'conductor-1'}) == 'wait'
+
+
+def test_unlocked_and_not_as_wanted_is_a_failure_with_ironics_reason():
+    error = 'Error enabling the console on node 1c. Reason: socat exited'
+    assert console_verdict(True, {'console_enabled': False, 'last_error': error}) == (
+        'the console was not turned on: ' + error)
+    assert console_verdict(False, {'console_enabled': True}) == 'the console was not turned off: no reason given'

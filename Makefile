@@ -47,8 +47,9 @@ sanity: deps
 lint: deps
 	ansible-lint --offline --profile production
 
+# --durations: where the suite's time goes is printed with every run (the budget is CI's time limit)
 integration: deps
-	cd $(LINK) && pytest -q -p no:cacheprovider tests/integration
+	cd $(LINK) && pytest -q -p no:cacheprovider --durations=40 tests/integration
 
 molecule: deps
 	cd roles/ironic && molecule test --all

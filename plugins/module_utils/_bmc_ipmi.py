@@ -7,6 +7,7 @@ Private to rackops.baremetal (the leading underscore).
 
 from __future__ import annotations
 
+import time
 import traceback
 
 from ansible_collections.rackops.baremetal.plugins.module_utils._bmc import BmcError
@@ -34,6 +35,8 @@ SENSOR_KINDS = {'Temperature': 'temperatures', 'Fan': 'fans', 'Power Supply': 'p
 UNITS = {'\u00b0C': 'Cel', '\u00b0F': '[degF]'}
 # pyghmi's session negotiates RMCP+ cipher suite 3 (HMAC-SHA1, AES-128) only.
 PYGHMI_CIPHER_SUITE = 3
+# How long a failed login's reason may lag behind the failure in pyghmi (see _late_login_error).
+LATE_ERROR_WAIT = 1.0
 
 
 def _classify(exc):
@@ -48,6 +51,31 @@ def _classify(exc):
     if 'password' in lowered or 'unauthorized' in lowered or 'privilege' in lowered:
         return BmcError('BMC refused the credentials (%s)' % text, 'auth')
     return BmcError('BMC error: %s' % text)
+
+
+def _late_login_error(exc, clock=time.monotonic, sleep=time.sleep):
+    """The reason of a login pyghmi broke off, when pyghmi raced itself reading it; None when
+    ``exc`` is not that race.
+
+    pyghmi's IO thread marks a failing session broken (in logout) before it stores why
+    (``errormsg``); the constructor, woken in between, reads the reason that is not there yet
+    and raises AttributeError. The session is in that exception's traceback: wait for the IO
+    thread to store the reason, so a wrong password still reads as one."""
+    if 'errormsg' not in str(exc):
+        return None
+    session = None
+    frame = exc.__traceback__
+    while frame is not None:
+        candidate = frame.tb_frame.f_locals.get('self')
+        if candidate is not None and hasattr(candidate, 'logonwaiters'):  # pyghmi's Session
+            session = candidate
+        frame = frame.tb_next
+    if session is None:
+        return None
+    deadline = clock() + LATE_ERROR_WAIT
+    while not hasattr(session, 'errormsg') and clock() < deadline:
+        sleep(0.01)
+    return pyghmi_exceptions.IpmiException(getattr(session, 'errormsg', None))
 
 
 def _health(bits):
@@ -82,6 +110,11 @@ class IpmiClient:
                 port=bmc['port'] or 623, privlevel=PRIV_LEVELS[self.priv_level], keepalive=False)
         except (pyghmi_exceptions.PyghmiException, OSError) as exc:
             raise _classify(exc) from None
+        except AttributeError as exc:
+            late = _late_login_error(exc)
+            if late is None:
+                raise
+            raise _classify(late) from None
 
     def _call(self, fn, *args, **kwargs):
         try:

@@ -7,7 +7,9 @@ import time
 
 from ansible_collections.rackops.baremetal.plugins.module_utils._bmc import (
     BmcError, BmcResult, health_summary, plan_boot, plan_power, run_bounded, wait_power)
-from ansible_collections.rackops.baremetal.plugins.module_utils._bmc_ipmi import _classify, _firmware_revision
+from ansible_collections.rackops.baremetal.plugins.module_utils._bmc_ipmi import (
+    _classify, _firmware_revision, _late_login_error)
+from pyghmi.exceptions import IpmiException
 
 
 def results(n):
@@ -115,3 +117,29 @@ def test_firmware_revision_keeps_the_bcd_zero():
     assert _firmware_revision([0x20, 0x81, 3, 0x07, 2]) == '3.07'
     assert _firmware_revision([0x20, 0x81, 1, 0x23, 2]) == '1.23'
     assert _firmware_revision([]) is None
+
+
+class _RacingSession:
+    """pyghmi's Session as it races itself: broken, its reason stored a moment later."""
+
+    def __init__(self, reason_later):
+        self.logonwaiters = []
+        threading.Timer(0.05, setattr, (self, 'errormsg', reason_later)).start()
+        raise IpmiException(self.errormsg)  # AttributeError: not stored yet
+
+
+def test_a_login_reason_pyghmi_stores_late_is_still_read():
+    try:
+        _RacingSession('Incorrect password provided')
+    except AttributeError as exc:
+        late = _late_login_error(exc)
+    assert _classify(late).kind == 'auth'
+    # any other AttributeError is not taken for it
+    try:
+        None.errormsg_like  # noqa: B018  pylint: disable=pointless-statement
+    except AttributeError as exc:
+        assert _late_login_error(exc) is None
+    try:
+        raise AttributeError("'Thing' object has no attribute 'errormsg'")
+    except AttributeError as exc:
+        assert _late_login_error(exc) is None  # no session in the traceback

@@ -21,12 +21,16 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
 
 from ansible_collections.rackops.baremetal.plugins.module_utils._errors import BaremetalError
-from ansible_collections.rackops.baremetal.plugins.module_utils._states import AGENT_WAIT_STATES
+from ansible_collections.rackops.baremetal.plugins.module_utils._states import AGENT_WAIT_STATES, FAILED_STATES
 
 # What one list call per wait cycle asks for: enough to decide done/failed.
 WAIT_FIELDS = ['uuid', 'name', 'provision_state', 'target_provision_state', 'power_state',
                'target_power_state', 'reservation', 'last_error', 'maintenance']
 FAIL_ON = ('any', 'all', 'never')
+# Ironic may save a failed state before the error that explains it: a call-back timeout moves the
+# node to `deploy failed` first and a worker writes last_error a moment later. A node seen failed
+# with no last_error yet is looked at again for this long before it is reported without one.
+LAST_ERROR_GRACE = 10.0
 
 
 def field_getter(node):
@@ -52,6 +56,7 @@ class NodeResult:
         self.extra = {}
         self._started = time.monotonic()
         self._stopped = None
+        self._unexplained = None  # (first seen, verdict): failed, and Ironic has not said why yet
 
     def did(self, action):
         """Record a change (or, in check mode, a change that would be made)."""
@@ -80,6 +85,21 @@ class NodeResult:
         # failure recorded by this task keeps its reason.
         if get('last_error') or not self.failed:
             self.last_error = get('last_error')
+
+    def settle(self, node, verdict, now):
+        """The verdict to act on now: a failure Ironic has not explained yet waits for its
+        last_error up to LAST_ERROR_GRACE (see there)."""
+        get = field_getter(node)
+        if verdict in ('done', 'wait') or get('last_error') or get('provision_state') not in FAILED_STATES:
+            self._unexplained = None
+            return verdict
+        if self._unexplained is None:
+            self._unexplained = (now, verdict)
+        return 'wait' if now - self._unexplained[0] < LAST_ERROR_GRACE else verdict
+
+    def held_verdict(self):
+        """The failure being held for its explanation, if any."""
+        return self._unexplained[1] if self._unexplained else None
 
     def as_dict(self):
         self.stop_clock()
@@ -141,7 +161,7 @@ def wait_for(list_nodes, results, check, timeout, interval=1.0, progress=None,
                 del waiting[uuid]
                 continue
             result.observe(node)
-            verdict = check(result, node)
+            verdict = result.settle(node, check(result, node), clock())
             if verdict == 'done':
                 result.stop_clock()
                 del waiting[uuid]
@@ -176,6 +196,9 @@ def _lose_sight(result, exc):
 
 
 def _time_out(result, timeout):
+    if result.held_verdict():  # it failed, and the wait for Ironic's reason ran into the deadline
+        result.fail(result.held_verdict())
+        return
     hint = ''
     if result.provision_state in AGENT_WAIT_STATES:
         hint = ('; its deploy ramdisk never reported back: check that the machine network-booted'
@@ -257,7 +280,7 @@ def run_pipeline(results, steps, list_nodes, concurrency, timeout, interval=1.0)
             verdict = 'node disappeared from Ironic while waiting'
             if node is not None:
                 result.observe(node)
-                verdict = check(result, node)
+                verdict = result.settle(node, check(result, node), now)
             if verdict == 'wait' and now < deadline:
                 continue
             del waiting[uuid]

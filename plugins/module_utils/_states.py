@@ -54,6 +54,9 @@ VERBS = {verb.target: verb for verb in (
 # A transition is under way (someone else's, or an earlier run's): no verb is asked of the node now.
 BUSY = tuple(sorted({state for verb in VERBS.values() for state in verb.transitional}))
 
+# The states a verb can fail into ('enroll' is also where nodes start: only a check's failure verdict reads it so).
+FAILED_STATES = tuple(sorted({state for verb in VERBS.values() for state in verb.failed}))
+
 # Where Ironic waits for the deploy ramdisk (the agent) to call back.
 AGENT_WAIT_STATES = ('inspect wait', 'clean wait', 'wait call-back', 'rescue wait')
 

@@ -302,7 +302,7 @@ def test_a_run_rides_out_an_engine_killed_while_it_waits(engine, fleet, image_se
     assert 'lost the Ironic API' not in output and 'Traceback' not in output, output[-4000:]
     report = json.loads((tmp_path / 'reports/provision.json').read_text())
     for node in report['nodes']:
-        assert node['provision_state'] == 'deploy failed' and 'callback' in node['last_error'].lower(), node
+        assert node['provision_state'] == 'deploy failed' and 'callback' in (node['last_error'] or '').lower(), node
     # the engine is back, a new process: what killed it did not stop it for good
     assert int(engine.ctl_run('pid').stdout.strip()) != pid
     for node in conn.baremetal.nodes(fields=['uuid', 'name']):

@@ -27,13 +27,17 @@ def results(n):
 
 def scripted_fleet(states):
     """A ``list_nodes`` whose nth call gives each node the nth of its states (the last one after),
-    and the list of its calls."""
+    and the list of its calls. A state is a provision state, or (provision state, last_error)."""
     calls = []
+
+    def record(uuid, state):
+        state, last_error = state if isinstance(state, tuple) else (state, None)
+        return {'uuid': uuid, 'provision_state': state, 'last_error': last_error}
 
     def list_nodes():
         calls.append(1)
         cycle = len(calls) - 1
-        return [{'uuid': u, 'provision_state': s[min(cycle, len(s) - 1)]} for u, s in states.items()]
+        return [record(u, s[min(cycle, len(s) - 1)]) for u, s in states.items()]
     return list_nodes, calls
 
 
@@ -72,14 +76,56 @@ def test_bugs_are_not_swallowed():
 def test_waiting_lists_the_fleet_once_per_cycle():
     fleet = results(3)
     clock = [0.0]
-    list_nodes, calls = scripted_fleet({'u0': ['verifying', 'manageable'], 'u1': ['verifying', 'verifying', 'enroll'],
-                                        'u2': ['manageable']})
+    list_nodes, calls = scripted_fleet({'u0': ['verifying', 'manageable'],
+                                        'u1': ['verifying', 'verifying', ('enroll', 'no BMC')], 'u2': ['manageable']})
     wait_for(list_nodes, fleet, manageable_check, timeout=60, interval=1, clock=lambda: clock[0],
              sleep=lambda s: clock.__setitem__(0, clock[0] + s))
     assert len(calls) == 3
     assert [(r.failed, r.provision_state) for r in fleet] == [(False, 'manageable'), (True, 'enroll'),
                                                               (False, 'manageable')]
     assert fleet[1].msg == 'ended in enroll'
+
+
+def deploy_check(result, node):
+    return {'active': 'done', 'wait call-back': 'wait'}.get(node['provision_state'], 'ended in ' + node['provision_state'])
+
+
+def test_a_failure_ironic_explains_a_moment_later_is_reported_with_its_last_error():
+    # a call-back timeout: `deploy failed` is saved first, last_error by a worker two cycles later
+    fleet = results(2)
+    clock = [0.0]
+    list_nodes, calls = scripted_fleet({
+        'u0': ['wait call-back', 'deploy failed', 'deploy failed', ('deploy failed', 'Timeout reached waiting for callback')],
+        'u1': ['wait call-back', 'active']})
+    wait_for(list_nodes, fleet, deploy_check, timeout=60, interval=1, clock=lambda: clock[0],
+             sleep=lambda s: clock.__setitem__(0, clock[0] + s))
+    assert len(calls) == 4
+    assert fleet[0].failed and fleet[0].msg == 'ended in deploy failed'
+    assert fleet[0].last_error == 'Timeout reached waiting for callback'
+    assert not fleet[1].failed
+
+
+def test_a_failure_ironic_never_explains_is_reported_after_the_grace_and_the_pipeline_holds_it_too(monkeypatch):
+    fleet = results(1)
+    clock = [0.0]
+    list_nodes, calls = scripted_fleet({'u0': ['deploy failed']})
+    wait_for(list_nodes, fleet, deploy_check, timeout=600, interval=1, clock=lambda: clock[0],
+             sleep=lambda s: clock.__setitem__(0, clock[0] + s))
+    assert fleet[0].failed and fleet[0].msg == 'ended in deploy failed' and fleet[0].last_error is None
+    assert clock[0] == 10 and len(calls) == 11  # LAST_ERROR_GRACE, one list per cycle
+    # a deadline that falls inside the grace reports the failure, not a timeout
+    fleet = results(1)
+    clock = [0.0]
+    wait_for(scripted_fleet({'u0': ['deploy failed']})[0], fleet, deploy_check, timeout=3, interval=1,
+             clock=lambda: clock[0], sleep=lambda s: clock.__setitem__(0, clock[0] + s))
+    assert fleet[0].msg == 'ended in deploy failed'
+    # the pipeline: the same hold, its reason read when it comes
+    monkeypatch.setattr('ansible_collections.rackops.baremetal.plugins.module_utils._fleet.LAST_ERROR_GRACE', 5.0)
+    fleet = results(1)
+    list_nodes, calls = scripted_fleet({'u0': ['deploy failed', ('deploy failed', 'late reason')]})
+    run_pipeline(fleet, lambda r: iter([('deploy', lambda r: deploy_check)]), list_nodes, concurrency=1, timeout=60,
+                 interval=0.01)
+    assert fleet[0].failed and fleet[0].last_error == 'late reason' and len(calls) == 2
 
 
 def test_timeout_fails_only_the_slow_nodes():
@@ -141,7 +187,7 @@ def test_pipeline_takes_each_node_on_without_waiting_for_the_others():
     events, lock = [], threading.Lock()
     # u0 is done at the first poll, u1 only at the fourth, u2 ends in a failure state
     list_nodes, polls = scripted_fleet({'u0': ['manageable'], 'u1': ['verifying'] * 3 + ['manageable'],
-                                        'u2': ['verifying', 'enroll']})
+                                        'u2': ['verifying', ('enroll', 'no BMC')]})
 
     def note(what):
         def work(result):

@@ -129,6 +129,7 @@ class _RacingSession:
 
 
 def test_a_login_reason_pyghmi_stores_late_is_still_read():
+    late = None
     try:
         _RacingSession('Incorrect password provided')
     except AttributeError as exc:

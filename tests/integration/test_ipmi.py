@@ -5,9 +5,13 @@ The assertions read the emulator's own state, not Ironic's view of it.
 
 from __future__ import annotations
 
+import json
+import stat
 import subprocess
+from pathlib import Path
 
 import pytest
+import yaml
 from conftest import ROOT, recap, run_playbook, write_inventory
 from emulators import BmcEmulator
 
@@ -34,6 +38,7 @@ def ipmi_inventory(engine, bmcs, tmp_path_factory):
     conn = engine.sdk()
     for node in conn.baremetal.nodes():
         if node.name and node.name.startswith('ipmi-'):
+            conn.baremetal.set_node_maintenance(node.id)  # (a failed deploy is not deletable as it is)
             conn.baremetal.delete_node(node.id)
 
 
@@ -107,3 +112,56 @@ def test_a_dead_bmc_fails_its_node_only(engine, bmcs, ipmi_inventory):
         assert states[dead]['power'] == 'off'
     finally:
         bmcs.set(dead, unreachable=False)
+
+
+def secret_files(top: Path, secrets):
+    """{path: (mode, the secrets it holds)} for every regular file under ``top`` that holds one."""
+    found = {}
+    for path in top.rglob('*'):
+        info = path.lstat()
+        if not stat.S_ISREG(info.st_mode) or info.st_size > 64 * 1024 * 1024:
+            continue
+        data = path.read_bytes()
+        held = [i for i, secret in enumerate(secrets) if secret.encode() in data]
+        if held:
+            found[path] = (stat.S_IMODE(info.st_mode), held)
+    return found
+
+
+def test_a_whole_provision_run_at_vvvv_leaks_no_secret(engine, bmcs, ipmi_inventory, tmp_path):
+    # The API password and every BMC password through each phase provision.yml has - enroll and
+    # verify (ipmitool), provide, then a deploy that powers the machines on through their BMCs and
+    # fails (no agent ever calls back): the error paths print most. None of them may appear in the
+    # output at -vvvv, in the reports, or in any file of the engine's (logs, PXE and boot configs,
+    # caches) but those that must hold them - its database, its password file, the clouds.yaml - and
+    # those are private to the engine's account by themselves (0600 or 0640), not only by their directory.
+    secrets = [engine.password] + [spec['password'] for spec in bmcs.specs]
+    inventory = yaml.safe_load(ipmi_inventory.read_text())
+    defaults = inventory['all']['children']['baremetal']['vars']['baremetal_defaults']
+    defaults.update({'automated_clean': False, 'deploy_kernel': 'http://127.0.0.1:9/ipa.kernel',
+                     'deploy_ramdisk': 'http://127.0.0.1:9/ipa.initramfs',
+                     'image': {'source': 'http://127.0.0.1:9/disk.img', 'checksum': 'sha256:' + '0' * 64}})
+    deploying = tmp_path / 'deploy.yml'
+    deploying.write_text(yaml.safe_dump(inventory))
+    power_before = {name: sum(s['calls'].get(call, 0) for call in ('get_power_state', 'power_on', 'power_off'))
+                    for name, s in bmcs.states().items()}
+    reports = tmp_path / 'reports'
+    code, output = play(engine, 'provision.yml', deploying, '-vvvv', expect_ok=False,
+                        rackops_report_dir=str(reports))
+    report = json.loads((reports / 'provision.json').read_text())
+    # the run went through to the deploy, and every node failed there with Ironic's own error
+    assert code != 0 and sorted(n['name'] for n in report['nodes']) == sorted(s['name'] for s in bmcs.specs)
+    assert all(n['failed'] and n['provision_state'] == 'deploy failed' and n['last_error'] for n in report['nodes']), \
+        report['nodes']
+    assert all(sum(s['calls'].get(call, 0) for call in ('get_power_state', 'power_on', 'power_off'))
+               > power_before[name] for name, s in bmcs.states().items())
+    for i, secret in enumerate(secrets):
+        assert secret not in output, 'secret %d in the output' % i
+    assert not secret_files(reports, secrets)
+    held = secret_files(engine.base, secrets)
+    logs = {path for path in held if path.suffix == '.log' or 'log' in path.parts}
+    assert not logs, sorted(map(str, logs))
+    loose = {str(path): oct(mode) for path, (mode, _) in held.items() if mode & 0o037}
+    assert not loose, loose
+    # (what holds them: the database with the BMC passwords, the API password's files)
+    assert any(path.name == 'ironic.sqlite' for path in held) and any(0 in which for _, which in held.values())

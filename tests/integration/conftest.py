@@ -175,8 +175,8 @@ class Prebuild:
     """What the end-to-end run needs and a fresh machine takes minutes to build - the systemd
     machines' root file system (debootstrap) and the images (diskimage-builder: the deploy ramdisk,
     the Debian disk) - built in a thread from the session's start, at low priority, while the tests
-    before it run. Both land in their caches; the end-to-end run finds them there. On a machine
-    where they are cached it takes seconds."""
+    before it run (all the others: see pytest_collection_modifyitems). Both land in their caches; the
+    end-to-end run finds them there. On a machine where they are cached it takes seconds."""
 
     def __init__(self):
         self.error = None
@@ -211,6 +211,12 @@ class Prebuild:
         if self.error:
             raise self.error
         return self.seconds
+
+
+def pytest_collection_modifyitems(items):
+    """The end-to-end tests last: their images and root file system (Prebuild) are built beside every
+    other test, so a cold build (minutes more on a slow machine or mirror) never leaves them waiting."""
+    items.sort(key=lambda item: item.path.name == 'test_e2e.py')  # (a stable sort: the rest keep their order)
 
 
 @pytest.fixture(scope='session', autouse=True)

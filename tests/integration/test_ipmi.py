@@ -161,7 +161,7 @@ def test_a_whole_provision_run_at_vvvv_leaks_no_secret(engine, bmcs, ipmi_invent
     held = secret_files(engine.base, secrets)
     logs = {path for path in held if path.suffix == '.log' or 'log' in path.parts}
     assert not logs, sorted(map(str, logs))
-    loose = {str(path): oct(mode) for path, (mode, _) in held.items() if mode & 0o037}
+    loose = {str(path): oct(mode) for path, (mode, which) in held.items() if mode & 0o037}
     assert not loose, loose
     # (what holds them: the database with the BMC passwords, the API password's files)
-    assert any(path.name == 'ironic.sqlite' for path in held) and any(0 in which for _, which in held.values())
+    assert any(path.name == 'ironic.sqlite' for path in held) and any(0 in which for mode, which in held.values())

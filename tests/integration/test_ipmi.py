@@ -129,32 +129,40 @@ def secret_files(top: Path, secrets):
 
 
 def test_a_whole_provision_run_at_vvvv_leaks_no_secret(engine, bmcs, ipmi_inventory, tmp_path):
-    # The API password and every BMC password through each phase provision.yml has - enroll and
-    # verify (ipmitool), provide, then a deploy that powers the machines on through their BMCs and
-    # fails (no agent ever calls back): the error paths print most. None of them may appear in the
-    # output at -vvvv, in the reports, or in any file of the engine's (logs, PXE and boot configs,
-    # caches) but those that must hold them - its database, its password file, the clouds.yaml - and
-    # those are private to the engine's account by themselves (0600 or 0640), not only by their directory.
+    # The API password and every BMC password through each phase provision.yml has - enroll of new
+    # nodes and their verification (ipmitool), provide, then a deploy that fails (its image is not
+    # there): the error paths print most. None of them may appear in the output at -vvvv, in the
+    # reports, or in any file of the engine's (logs, boot configs, caches) but those that must hold
+    # them - its database, its password file, the clouds.yaml - and those are private to the engine's
+    # account by themselves (0600 or 0640), not only by their directory.
     secrets = [engine.password] + [spec['password'] for spec in bmcs.specs]
     inventory = yaml.safe_load(ipmi_inventory.read_text())
-    defaults = inventory['all']['children']['baremetal']['vars']['baremetal_defaults']
-    defaults.update({'automated_clean': False, 'deploy_kernel': 'http://127.0.0.1:9/ipa.kernel',
-                     'deploy_ramdisk': 'http://127.0.0.1:9/ipa.initramfs',
-                     'image': {'source': 'http://127.0.0.1:9/disk.img', 'checksum': 'sha256:' + '0' * 64}})
+    group = inventory['all']['children']['baremetal']
+    # new nodes on the same BMCs: enrolled and verified through ipmitool in this run
+    group['hosts'] = {name.replace('ipmi-', 'leak-'): dict(host, baremetal=dict(host['baremetal'], nics=[
+        {'mac': '52:54:00:21:00:%02x' % i}])) for i, (name, host) in enumerate(sorted(group['hosts'].items()))}
+    group['vars']['baremetal_defaults'].update({
+        'automated_clean': False, 'deploy_kernel': 'http://127.0.0.1:9/ipa.kernel',
+        'deploy_ramdisk': 'http://127.0.0.1:9/ipa.initramfs',
+        'image': {'source': 'http://127.0.0.1:9/disk.img', 'checksum': 'sha256:' + '0' * 64}})
     deploying = tmp_path / 'deploy.yml'
     deploying.write_text(yaml.safe_dump(inventory))
-    power_before = {name: sum(s['calls'].get(call, 0) for call in ('get_power_state', 'power_on', 'power_off'))
-                    for name, s in bmcs.states().items()}
+    verified_before = {name: s['calls'].get('get_power_state', 0) for name, s in bmcs.states().items()}
     reports = tmp_path / 'reports'
-    code, output = play(engine, 'provision.yml', deploying, '-vvvv', expect_ok=False,
-                        rackops_report_dir=str(reports))
+    try:
+        code, output = play(engine, 'provision.yml', deploying, '-vvvv', expect_ok=False,
+                            rackops_report_dir=str(reports))
+    finally:
+        conn = engine.sdk()
+        for node in conn.baremetal.nodes():
+            if node.name and node.name.startswith('leak-'):
+                conn.baremetal.set_node_maintenance(node.id)
+                conn.baremetal.delete_node(node.id)
     report = json.loads((reports / 'provision.json').read_text())
-    # the run went through to the deploy, and every node failed there with Ironic's own error
-    assert code != 0 and sorted(n['name'] for n in report['nodes']) == sorted(s['name'] for s in bmcs.specs)
-    assert all(n['failed'] and n['provision_state'] == 'deploy failed' and n['last_error'] for n in report['nodes']), \
-        report['nodes']
-    assert all(sum(s['calls'].get(call, 0) for call in ('get_power_state', 'power_on', 'power_off'))
-               > power_before[name] for name, s in bmcs.states().items())
+    # the run went through to the deploy, and every node failed there, saying why
+    assert code != 0 and sorted(n['name'] for n in report['nodes']) == sorted(group['hosts']), output[-3000:]
+    assert all(n['failed'] and (n['last_error'] or n['msg']) for n in report['nodes']), report['nodes']
+    assert all(s['calls'].get('get_power_state', 0) > verified_before[name] for name, s in bmcs.states().items())
     for i, secret in enumerate(secrets):
         assert secret not in output, 'secret %d in the output' % i
     assert not secret_files(reports, secrets)

@@ -27,6 +27,8 @@ from ansible_collections.rackops.baremetal.plugins.module_utils._states import A
 WAIT_FIELDS = ['uuid', 'name', 'provision_state', 'target_provision_state', 'power_state',
                'target_power_state', 'reservation', 'last_error', 'maintenance']
 FAIL_ON = ('any', 'all', 'never')
+# What a task's first read adds to decide about a node in maintenance (who set it, and why).
+MAINTENANCE_FIELDS = ['fault', 'maintenance_reason']
 # Ironic may save a failed state before the error that explains it: a call-back timeout moves the
 # node to `deploy failed` first and a worker writes last_error a moment later. A node seen failed
 # with no last_error yet is looked at again for this long before it is reported without one.
@@ -38,6 +40,14 @@ def field_getter(node):
     if isinstance(node, dict):
         return node.get
     return lambda key: getattr(node, key, None)
+
+
+def maintenance_of(node):
+    """(in maintenance?, fault, reason) of a node record, whether the API's dict (``maintenance``) or an
+    openstacksdk resource (``is_maintenance``; a resource is a dict too, keyed by its own names)."""
+    get = field_getter(node)
+    flag = get('is_maintenance')
+    return bool(get('maintenance') if flag is None else flag), get('fault'), get('maintenance_reason')
 
 
 class NodeResult:

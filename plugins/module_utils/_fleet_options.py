@@ -11,8 +11,9 @@ from __future__ import annotations
 import time
 
 from ansible_collections.rackops.baremetal.plugins.module_utils._redact import is_secret_key
-from ansible_collections.rackops.baremetal.plugins.module_utils._fleet import FAIL_ON, NodeResult, field_getter
-from ansible_collections.rackops.baremetal.plugins.module_utils._states import verb_microversion
+from ansible_collections.rackops.baremetal.plugins.module_utils._fleet import FAIL_ON, NodeResult, field_getter, maintenance_of
+from ansible_collections.rackops.baremetal.plugins.module_utils._states import (
+    POWER_FAILURE_FAULT, REFUSED_IN_MAINTENANCE, verb_microversion)
 
 FLEET_ARGUMENT_SPEC = dict(
     concurrency=dict(type='int'),
@@ -40,6 +41,9 @@ def fleet_concurrency(module):
     except (TypeError, ValueError):
         return FALLBACK_CONCURRENCY
 
+
+# What a node's result says when the task takes it out of Ironic's own power-failure maintenance.
+LEAVE_POWER_FAILURE = "leave the maintenance Ironic set when the BMC stopped answering"
 
 # The lowest Ironic API version that has each request body field (each verb's: the state table's).
 _FIELD_VERSIONS = {'clean_steps': 15, 'deploy_steps': 69, 'disable_ramdisk': 70}
@@ -101,6 +105,7 @@ class FleetTask:
         self.diffs = []
         self.timings = {}
         self.concurrency = fleet_concurrency(module)
+        self.power_failures = set()  # result names to take out of Ironic's power-failure maintenance
 
     def timed(self, phase, fn, *args):
         """Run one phase of the task; its seconds go to the result's ``timings``."""
@@ -151,3 +156,42 @@ class FleetTask:
     def put_node(self, result, operation, subpath, body, microversion):
         """One raw PUT to ``/nodes/<uuid>/<subpath>``, for what openstacksdk does not do (or does with more calls)."""
         self.module.client.put(operation, '/nodes/%s/%s' % (result.uuid, subpath), body, microversion, node=result.name)
+
+    # -- maintenance -----------------------------------------------------------
+    def admit(self, result, record, verbs, undone):
+        """May ``verbs`` be asked of this node, as far as its maintenance goes?
+
+        Maintenance Ironic set itself because the BMC stopped answering (fault
+        ``power failure``) is not the operator's: the node is taken out of it first
+        (leave_power_failure, once Ironic reads the BMC again), which Ironic's own
+        recovery would do only minutes later. An operator's maintenance stays: when
+        Ironic would refuse one of the verbs in it, the node fails now, saying so
+        (``undone``: what is not done, e.g. "not deployed").
+        """
+        in_maintenance, fault, reason = maintenance_of(record)
+        if not in_maintenance or not verbs:
+            return True
+        if fault == POWER_FAILURE_FAULT:
+            if result.name not in self.power_failures:
+                self.power_failures.add(result.name)
+                result.did(LEAVE_POWER_FAILURE)
+            return True
+        if any(verb in REFUSED_IN_MAINTENANCE for verb in verbs):
+            result.fail('is in maintenance (%s): %s. Maintenance set by an operator is theirs to end '
+                        '(openstack baremetal node maintenance unset)' % (reason or 'no reason given', undone))
+            return False
+        return True
+
+    def leave_power_failure(self, result):
+        """Take a node admit() chose out of Ironic's power-failure maintenance (nothing for others).
+
+        Only once Ironic reaches the BMC again: it reads the node's boot device from
+        the BMC first, as its own recovery reads the power state. A BMC still silent
+        fails the node with Ironic's error, and the node stays in maintenance.
+        """
+        if result.name not in self.power_failures or self.check:
+            return
+        self.module.client.get_json('reach the BMC (asked through Ironic for the boot device) of',
+                                    '/nodes/%s/management/boot_device' % result.uuid, node=result.name)
+        self.call(result, 'take out of maintenance', self.baremetal.unset_node_maintenance, result.uuid)
+        self.power_failures.discard(result.name)

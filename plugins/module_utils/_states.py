@@ -70,6 +70,15 @@ DELETABLE = ('enroll', 'manageable', 'available', 'clean failed', 'inspect faile
 # Failure states in which Ironic refuses interface changes unless the node is in maintenance.
 INTERFACE_LOCKED_STATES = ('deploy failed', 'clean failed', 'inspect failed', 'error', 'rescue failed')
 
+# The verbs Ironic refuses while the node is in maintenance (API or conductor: NodeInMaintenance).
+# Others (manage, inspect, adopt, undeploy) it takes, in maintenance or not.
+REFUSED_IN_MAINTENANCE = ('provide', 'clean', 'active', 'rebuild', 'rescue', 'unrescue')
+
+# The node's `fault` when Ironic put it into maintenance itself: its power sync could not read the
+# power state (the BMC did not answer, power_state_sync_max_retries times). Ironic takes it out by
+# itself once it reads the power state again, but only every power_failure_recovery_interval (5 min).
+POWER_FAILURE_FAULT = 'power failure'
+
 # The stable states the node module converges a node to, and the verbs between them, in order.
 # `active` is adoption: a server already running its OS is taken over as it is, never from
 # `available` (cleaned: there is nothing to adopt) - deploying is the deploy module's job.

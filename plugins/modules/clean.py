@@ -27,6 +27,7 @@ author:
 extends_documentation_fragment:
   - rackops.baremetal.auth
   - rackops.baremetal.fleet
+  - rackops.baremetal.maintenance
   - rackops.baremetal._attributes
   - rackops.baremetal._attributes.ACTIONGROUP_IRONIC
 attributes:
@@ -155,14 +156,14 @@ import datetime
 
 from ansible_collections.rackops.baremetal.plugins.module_utils._cleaning import (
     MARKER_KEY, failed_step, marker, ran_before, step_names, step_problems)
-from ansible_collections.rackops.baremetal.plugins.module_utils._fleet import WAIT_FIELDS, NodeResult, run_phase
+from ansible_collections.rackops.baremetal.plugins.module_utils._fleet import MAINTENANCE_FIELDS, WAIT_FIELDS, NodeResult, run_phase
 from ansible_collections.rackops.baremetal.plugins.module_utils._fleet_options import (
-    FLEET_ARGUMENT_SPEC, FleetTask, fleet_servers, unnamed_problems)
+    FLEET_ARGUMENT_SPEC, LEAVE_POWER_FAILURE, FleetTask, fleet_servers, unnamed_problems)
 from ansible_collections.rackops.baremetal.plugins.module_utils._module import IronicModule
 from ansible_collections.rackops.baremetal.plugins.module_utils._states import DEPLOYED, VERBS, action_result
 from ansible_collections.rackops.baremetal.plugins.module_utils._waiting import wait_provision
 
-READ_FIELDS = WAIT_FIELDS + ['extra', 'fault', 'maintenance_reason', 'target_raid_config']
+READ_FIELDS = WAIT_FIELDS + MAINTENANCE_FIELDS + ['extra', 'target_raid_config']
 # target_raid_config came with API 1.12
 RAID_MICROVERSION = '1.12'
 # The fault Ironic sets with maintenance when a clean step fails: ours to clear on a retry.
@@ -189,9 +190,6 @@ class CleanManager(FleetTask):
         state = record.provision_state
         actions = []
         in_clean_failure = record.is_maintenance and record.fault == CLEAN_FAULT
-        if record.is_maintenance and not in_clean_failure:
-            result.fail('is in maintenance (%s): not cleaned' % (record.maintenance_reason or 'no reason given'))
-            return
         if self.manual:
             # past cleaning: an instance is on it
             if state in DEPLOYED:
@@ -222,6 +220,8 @@ class CleanManager(FleetTask):
             actions = (['manage'] if state == 'clean failed' else []) + ['provide']
         if actions and in_clean_failure:
             actions.insert(0, 'clear maintenance')
+        elif actions and not self.admit(result, record, actions, 'not cleaned'):
+            return
         raid = self.params['target_raid_config']
         if raid is not None and 'clean' in actions and (record.target_raid_config or {}) != raid:
             actions.insert(actions.index('clean'), 'set target_raid_config')
@@ -229,7 +229,8 @@ class CleanManager(FleetTask):
             result.did(action)
         if result.msg and actions:
             result.msg += '; ' + '; '.join(actions)
-        self.todo[result.name] = actions
+        # (admit() has recorded the power-failure maintenance's end as a change)
+        self.todo[result.name] = ([LEAVE_POWER_FAILURE] if result.name in self.power_failures else []) + actions
         if actions:
             self.diffs.append(self.diff(result, record, actions))
 
@@ -330,6 +331,7 @@ class CleanManager(FleetTask):
         run_phase(self.results, self.plan, 1)
         if self.check:
             return
+        self.ask(LEAVE_POWER_FAILURE, self.leave_power_failure)
         self.ask('clear maintenance', self.leave_maintenance)
         self.ask('manage', lambda r: self.set_provision_state(r, 'manage'))
         self.ask('set target_raid_config', self.set_raid)

@@ -29,6 +29,7 @@ requirements:
 extends_documentation_fragment:
   - rackops.baremetal.auth
   - rackops.baremetal.fleet
+  - rackops.baremetal.maintenance
   - rackops.baremetal._attributes
   - rackops.baremetal._attributes.ACTIONGROUP_IRONIC
 attributes:
@@ -134,7 +135,7 @@ import traceback
 from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.rackops.baremetal.plugins.module_utils._errors import BaremetalError
-from ansible_collections.rackops.baremetal.plugins.module_utils._fleet import WAIT_FIELDS, run_phase
+from ansible_collections.rackops.baremetal.plugins.module_utils._fleet import MAINTENANCE_FIELDS, WAIT_FIELDS, run_phase
 from ansible_collections.rackops.baremetal.plugins.module_utils._fleet_options import (
     FLEET_ARGUMENT_SPEC, FleetTask, fleet_servers)
 from ansible_collections.rackops.baremetal.plugins.module_utils._instance import (
@@ -155,7 +156,7 @@ except ImportError:
 else:
     CONFIGDRIVE_IMPORT_ERROR = None
 
-READ_FIELDS = WAIT_FIELDS + ['instance_info', 'traits']
+READ_FIELDS = WAIT_FIELDS + MAINTENANCE_FIELDS + ['instance_info', 'traits']
 
 
 class DeployManager(FleetTask):
@@ -212,6 +213,8 @@ class DeployManager(FleetTask):
             result.msg = msg
             result.stop_clock()
             return
+        if not self.admit(result, node, [action], 'not undeployed' if action == 'deleted' else 'not deployed'):
+            return
         self.actions[result.name] = action
         done_state = action_result(action)[0]
         after_image = info.get('image_source') if action != 'deleted' else None
@@ -230,6 +233,7 @@ class DeployManager(FleetTask):
             result.provision_state = done_state
             result.extra['image'] = after_image
             return
+        self.leave_power_failure(result)
         if action != 'deleted':
             self.submit_deploy(result, server, node, info, action, new_traits)
         else:

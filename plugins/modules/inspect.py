@@ -26,6 +26,7 @@ author:
 extends_documentation_fragment:
   - rackops.baremetal.auth
   - rackops.baremetal.fleet
+  - rackops.baremetal.maintenance
   - rackops.baremetal._attributes
   - rackops.baremetal._attributes.ACTIONGROUP_IRONIC
 attributes:
@@ -91,7 +92,7 @@ retries:
 '''
 
 from ansible_collections.rackops.baremetal.plugins.module_utils._errors import BaremetalError
-from ansible_collections.rackops.baremetal.plugins.module_utils._fleet import WAIT_FIELDS, run_phase
+from ansible_collections.rackops.baremetal.plugins.module_utils._fleet import MAINTENANCE_FIELDS, WAIT_FIELDS, run_phase
 from ansible_collections.rackops.baremetal.plugins.module_utils._fleet_options import (
     FLEET_ARGUMENT_SPEC, FleetTask, fleet_servers, unnamed_problems)
 from ansible_collections.rackops.baremetal.plugins.module_utils._hardware import hardware_mismatches, summarize_inventory
@@ -101,7 +102,7 @@ from ansible_collections.rackops.baremetal.plugins.module_utils._waiting import 
 
 # inspection_finished_at is not an openstacksdk Node attribute: read it raw (API 1.81 has node inventory too).
 MICROVERSION = '1.81'
-READ_FIELDS = WAIT_FIELDS + ['properties', 'inspection_finished_at', 'inspect_interface']
+READ_FIELDS = WAIT_FIELDS + MAINTENANCE_FIELDS + ['properties', 'inspection_finished_at', 'inspect_interface']
 INSPECTABLE = VERBS['inspect'].starts_from
 
 
@@ -142,11 +143,14 @@ class InspectManager(FleetTask):
             result.fail('is %s: inspection needs manageable (rackops.baremetal.node with provision_state: '
                         'manageable)' % record['provision_state'])
             return
+        if not self.admit(result, record, ['inspect'], 'not inspected'):
+            return
         result.did('inspect')
         self.diffs.append({'before_header': result.name, 'after_header': result.name,
                            'before': {'inspected_at': record.get('inspection_finished_at')},
                            'after': {'inspected_at': '(now)'}})
         if not self.check:
+            self.leave_power_failure(result)
             self.set_provision_state(result, 'inspect')
             self.started.append(result)
 

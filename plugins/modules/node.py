@@ -26,6 +26,7 @@ author:
 extends_documentation_fragment:
   - rackops.baremetal.auth
   - rackops.baremetal.fleet
+  - rackops.baremetal.maintenance
   - rackops.baremetal._attributes
   - rackops.baremetal._attributes.ACTIONGROUP_IRONIC
 attributes:
@@ -507,7 +508,14 @@ class NodeManager(FleetTask):
         if not records_done:
             yield 'records', lambda r: self.reconcile_record(r, server)
         yield 'ports', self.add_ports
-        for action in self.path(result, server):
+        path = self.path(result, server)
+        existing = self.by_name.get(result.name)
+        if path and existing is not None and not self.admit(
+                result, existing, path, 'not moved to %s' % self.params['provision_state']):
+            return
+        if result.name in self.power_failures:
+            yield 'maintenance', self.leave_power_failure
+        for action in path:
             if action == 'adopt':
                 yield 'image record', lambda r: self.record_image(r, server)
             yield action, lambda r, action=action: self.move(r, action)

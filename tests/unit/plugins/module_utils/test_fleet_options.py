@@ -1,0 +1,126 @@
+"""The fleet base's maintenance rule: Ironic's own power-failure maintenance is left (once Ironic
+reaches the BMC again), an operator's stays, and a verb Ironic refuses in it is not asked."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.rackops.baremetal.plugins.module_utils._errors import BaremetalError
+from ansible_collections.rackops.baremetal.plugins.module_utils._fleet import maintenance_of
+from ansible_collections.rackops.baremetal.plugins.module_utils._fleet_options import LEAVE_POWER_FAILURE, FleetTask
+
+POWER_FAILURE = {'maintenance': True, 'fault': 'power failure',
+                 'maintenance_reason': 'During sync_power_state, max retries exceeded for node n0'}
+OPERATORS = {'maintenance': True, 'fault': None, 'maintenance_reason': 'replacing a DIMM'}
+
+
+class SdkNode:
+    def __init__(self, **fields):
+        self.__dict__.update(fields)
+
+
+class SdkDict(dict):
+    """An openstacksdk resource: a dict whose keys are its attribute names."""
+
+
+class FakeClient:
+    def __init__(self, bmc_answers=True):
+        self.bmc_answers = bmc_answers
+        self.gets = []
+
+    def get_json(self, operation, path, node=None, **_kwargs):
+        self.gets.append(path)
+        if not self.bmc_answers:
+            raise BaremetalError(operation, 'IPMI call failed: chassis bootparam get 5.', node=node, status_code=500)
+        return {'boot_device': 'disk', 'persistent': True}
+
+
+class FakeBaremetal:
+    def __init__(self):
+        self.unset = []
+
+    def unset_node_maintenance(self, uuid):
+        self.unset.append(uuid)
+
+
+class FakeModule:
+    def __init__(self, check_mode=False, bmc_answers=True):
+        self.params = {'concurrency': 2}
+        self.check_mode = check_mode
+        self.baremetal = FakeBaremetal()
+        self.client = FakeClient(bmc_answers)
+
+    def try_call(self, _operation, fn, *args, node=None, **kwargs):  # pylint: disable=unused-argument
+        return fn(*args, **kwargs)
+
+
+def task(**kwargs):
+    fleet = FleetTask(FakeModule(**kwargs), ['n0'])
+    fleet.results[0].uuid = 'uuid-0'
+    return fleet, fleet.results[0]
+
+
+def test_maintenance_is_read_from_api_dicts_and_sdk_nodes():
+    assert maintenance_of(POWER_FAILURE) == (True, 'power failure', POWER_FAILURE['maintenance_reason'])
+    assert maintenance_of(SdkNode(is_maintenance=True, fault=None, maintenance_reason='rack work')) == (
+        True, None, 'rack work')
+    assert maintenance_of({'maintenance': False}) == (False, None, None)
+    # openstacksdk's resources are dicts keyed by their own attribute names
+    assert maintenance_of(SdkDict(is_maintenance=True, fault='power failure', maintenance_reason='r')) == (
+        True, 'power failure', 'r')
+
+
+def test_ironics_power_failure_maintenance_is_planned_to_end_once():
+    fleet, result = task()
+    assert fleet.admit(result, POWER_FAILURE, ['provide'], 'not moved to available')
+    assert fleet.admit(result, POWER_FAILURE, ['active'], 'not deployed')
+    assert result.changed and result.actions == [LEAVE_POWER_FAILURE] and not result.failed
+
+
+@pytest.mark.parametrize('verb', ['provide', 'clean', 'active', 'rebuild'])
+def test_an_operators_maintenance_stays_and_a_verb_ironic_refuses_in_it_is_not_asked(verb):
+    fleet, result = task()
+    assert not fleet.admit(result, OPERATORS, ['manage', verb], 'not deployed')
+    assert result.failed and not result.changed
+    assert result.msg.startswith('is in maintenance (replacing a DIMM): not deployed')
+    assert not fleet.power_failures
+
+
+def test_verbs_ironic_takes_in_maintenance_go_on_and_nothing_asked_changes_nothing():
+    fleet, result = task()
+    assert fleet.admit(result, OPERATORS, ['inspect'], 'not inspected')
+    assert fleet.admit(result, POWER_FAILURE, [], 'not moved')
+    assert fleet.admit(result, {'maintenance': False}, ['active'], 'not deployed')
+    assert not result.failed and not result.changed and not fleet.power_failures
+
+
+def test_leaving_asks_ironic_to_reach_the_bmc_first():
+    fleet, result = task()
+    fleet.admit(result, POWER_FAILURE, ['provide'], 'not moved')
+    fleet.leave_power_failure(result)
+    assert fleet.module.client.gets == ['/nodes/uuid-0/management/boot_device']
+    assert fleet.module.baremetal.unset == ['uuid-0']
+    fleet.leave_power_failure(result)  # once
+    assert fleet.module.baremetal.unset == ['uuid-0']
+
+
+def test_a_bmc_still_silent_keeps_the_node_in_maintenance_with_ironics_error():
+    fleet, result = task(bmc_answers=False)
+    fleet.admit(result, POWER_FAILURE, ['provide'], 'not moved')
+    with pytest.raises(BaremetalError, match='IPMI call failed'):
+        fleet.leave_power_failure(result)
+    assert fleet.module.baremetal.unset == []
+
+
+def test_check_mode_sends_nothing():
+    fleet, result = task(check_mode=True)
+    fleet.admit(result, POWER_FAILURE, ['provide'], 'not moved')
+    fleet.leave_power_failure(result)
+    assert fleet.module.client.gets == [] and fleet.module.baremetal.unset == []
+    assert result.actions == [LEAVE_POWER_FAILURE]
+
+
+def test_a_node_not_chosen_is_left_alone():
+    fleet, result = task()
+    fleet.leave_power_failure(result)
+    assert fleet.module.client.gets == [] and fleet.module.baremetal.unset == []

@@ -78,6 +78,11 @@ class NodeResult:
         if self._stopped is None:
             self._stopped = time.monotonic()
 
+    def resume_clock(self):
+        """The node goes on after a wait that ended it for a while (its elapsed time runs again)."""
+        if not self.failed:
+            self._stopped = None
+
     def fail(self, msg, last_error=None):
         self.stop_clock()
         self.failed = True

@@ -11,9 +11,10 @@ from __future__ import annotations
 import time
 
 from ansible_collections.rackops.baremetal.plugins.module_utils._redact import is_secret_key
-from ansible_collections.rackops.baremetal.plugins.module_utils._fleet import FAIL_ON, NodeResult, field_getter, maintenance_of
+from ansible_collections.rackops.baremetal.plugins.module_utils._fleet import (
+    FAIL_ON, WAIT_FIELDS, NodeResult, field_getter, maintenance_of, wait_for)
 from ansible_collections.rackops.baremetal.plugins.module_utils._states import (
-    POWER_FAILURE_FAULT, REFUSED_IN_MAINTENANCE, verb_microversion)
+    BUSY, POWER_FAILURE_FAULT, REFUSED_IN_MAINTENANCE, verb_microversion)
 
 FLEET_ARGUMENT_SPEC = dict(
     concurrency=dict(type='int'),
@@ -156,6 +157,37 @@ class FleetTask:
     def put_node(self, result, operation, subpath, body, microversion):
         """One raw PUT to ``/nodes/<uuid>/<subpath>``, for what openstacksdk does not do (or does with more calls)."""
         self.module.client.put(operation, '/nodes/%s/%s' % (result.uuid, subpath), body, microversion, node=result.name)
+
+    # -- transitions under way -------------------------------------------------
+    def wait_for_others(self, names=None):
+        """Before the task reads and plans: wait for the nodes a transition is under way on (BUSY).
+
+        Someone else's run is acting on them, or a run was interrupted (Ctrl-C) while
+        Ironic went on. Ironic would refuse a verb now, and the plan must not start the
+        transition again once it ends: so the task waits for every such node to settle
+        (one list call per cycle, up to its timeout), then reads and plans from where
+        each one ended. Check mode waits too: it only reads. ``names``: only these nodes (default all).
+        Returns the results waited for.
+        """
+        records = index_records(self.module.call('list nodes', lambda: list(self.baremetal.nodes(fields=WAIT_FIELDS))))
+        busy = []
+        for result in self.results:
+            record = records.get(result.name)
+            if record is None or result.failed or (names is not None and result.name not in names):
+                continue
+            get = field_getter(record)
+            if get('provision_state') in BUSY:
+                result.observe(record)
+                result.extra['note'] = 'waited for a transition under way when the task started (%s -> %s: ' \
+                    'another run, or one interrupted)' % (get('provision_state'), get('target_provision_state'))
+                busy.append(result)
+        if busy:
+            wait_for(self.module.client.fleet_poll(), busy,
+                     lambda result, node: 'wait' if field_getter(node)('provision_state') in BUSY else 'done',
+                     self.params['timeout'], self.params['wait_interval'])
+            for result in busy:
+                result.resume_clock()
+        return busy
 
     # -- maintenance -----------------------------------------------------------
     def admit(self, result, record, verbs, undone):

@@ -326,6 +326,7 @@ class CleanManager(FleetTask):
                            else '; could not bring it back to manageable: %s' % shadow.msg)
 
     def run(self):
+        self.wait_for_others()
         self.records = self.match(self.list_records(),
                                   'no such node in Ironic: enroll it first (rackops.baremetal.node)')
         run_phase(self.results, self.plan, 1)

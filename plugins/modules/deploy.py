@@ -145,7 +145,7 @@ from ansible_collections.rackops.baremetal.plugins.module_utils._inventory impor
     HAS_JSONSCHEMA, JSONSCHEMA_IMPORT_ERROR, validate_fleet)
 from ansible_collections.rackops.baremetal.plugins.module_utils._module import IronicModule
 from ansible_collections.rackops.baremetal.plugins.module_utils._progress import ProgressFile
-from ansible_collections.rackops.baremetal.plugins.module_utils._states import action_result
+from ansible_collections.rackops.baremetal.plugins.module_utils._states import VERBS, action_result
 from ansible_collections.rackops.baremetal.plugins.module_utils._waiting import wait_power, wait_provision
 
 try:
@@ -170,6 +170,7 @@ class DeployManager(FleetTask):
         self.templates = set()
 
     def read(self):
+        self.wait_for_others()
         nodes = self.module.call('list nodes', lambda: list(self.baremetal.nodes(fields=READ_FIELDS)))
         missing = 'no such node in Ironic: enroll it first (rackops.baremetal.node)'
 
@@ -200,6 +201,8 @@ class DeployManager(FleetTask):
         if unknown:
             # Ironic would deploy without them, silently
             result.fail('deploy_templates: no such Ironic deploy template: %s' % ', '.join(unknown))
+            return
+        if self.follow_another_run(result, node, wanted):
             return
         action, msg = plan_deploy(node.provision_state, node.target_provision_state, wanted,
                                   runs_image(node.instance_info, info), self.params['rebuild'])
@@ -241,6 +244,13 @@ class DeployManager(FleetTask):
         result.extra['image'] = after_image
 
     def submit_deploy(self, result, server, node, info, action, new_traits):
+        try:
+            self.ask_deploy(result, server, node, info, action, new_traits)
+        except BaremetalError as exc:
+            if not self.deployed_by_another_run(result, node, action, exc):
+                raise
+
+    def ask_deploy(self, result, server, node, info, action, new_traits):
         # one by one, so traits managed elsewhere stay
         for trait in new_traits:
             self.call(result, 'add the deploy template trait %s to' % trait, self.baremetal.add_node_trait,
@@ -264,6 +274,34 @@ class DeployManager(FleetTask):
                     {'op': 'add', 'path': '/instance_info/%s' % IMAGE_RECORD_KEY,
                      'value': (node.instance_info or {}).get(IMAGE_RECORD_KEY) or 'not-rebuilt'}])
             raise
+
+    def follow_another_run(self, result, node, wanted):
+        """A node another run set on its way where this task takes it, after wait_for_others() looked
+        (the same playbook started twice): wait for that transition with the task's own, not fail."""
+        verb = VERBS['active' if wanted else 'deleted']
+        if node.provision_state not in verb.transitional or node.target_provision_state != verb.done:
+            return False
+        self.actions[result.name] = verb.target
+        result.extra['note'] = ('another run set it on its way to %s (now %s): waited for it, not asked again'
+                                % (verb.done, node.provision_state))
+        return True
+
+    def deployed_by_another_run(self, result, node, action, exc):
+        """Whether a refused deploy lost a race: another run (the same playbook started twice, from here
+        or from AWX) asked the same of the node between this task's read and its requests. Ironic took
+        that run's deploy and refused this one's image write (409: a transition is in progress) or its
+        deploy request; the node is on its way, so this task waits for it like for its own, without
+        asking a second time."""
+        if exc.status_code not in (400, 409):
+            return False
+        now = self.call(result, 'read the provision state of', self.baremetal.get_node, node.id, fields=WAIT_FIELDS)
+        verb = VERBS[action]
+        # (a rebuild starts from active: only a transition under way tells another run's apart)
+        if now.provision_state not in verb.transitional + ((verb.done,) if action == 'active' else ()):
+            return False
+        result.extra['note'] = ('another run asked for its %s a moment before this one (now %s): waited for it, '
+                                'not asked again' % (action, now.provision_state))
+        return True
 
     def config_drive(self, result, server, node):
         wanted = self.params['config_drive']

@@ -124,6 +124,7 @@ class InspectManager(FleetTask):
         return None  # not reached: fail() exits
 
     def read(self):
+        self.wait_for_others()
         self.records = self.match(self.list_records(), 'no such node in Ironic: enroll it first (rackops.baremetal.node)')
 
     def start(self, result):

@@ -231,6 +231,8 @@ class NodeManager(FleetTask):
     # -- reading: one list call each for nodes and ports -------------------
     def read(self):
         names = {s['name'] for s in self.servers}
+        # (a node to remove is not waited for: removal with force takes it from wherever it is)
+        self.wait_for_others({s['name'] for s in self.servers if s.get('state', self.params['state']) == 'present'})
         nodes = self.module.call('list nodes', lambda: list(self.baremetal.nodes(details=True)))
         self.by_name = {n.name: n for n in nodes if n.name in names}
         self.names_by_uuid = {n.id: n.name or n.id for n in nodes}

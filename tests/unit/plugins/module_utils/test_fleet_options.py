@@ -124,3 +124,58 @@ def test_a_node_not_chosen_is_left_alone():
     fleet, result = task()
     fleet.leave_power_failure(result)
     assert fleet.module.client.gets == [] and fleet.module.baremetal.unset == []
+
+
+class ScriptedFleet:
+    """A fleet whose states change from one list call to the next (the last one stays)."""
+
+    def __init__(self, *snapshots):
+        self.snapshots = list(snapshots)
+        self.calls = 0
+
+    def nodes(self, fields=None):  # pylint: disable=unused-argument
+        snapshot = self.snapshots[min(self.calls, len(self.snapshots) - 1)]
+        self.calls += 1
+        return [dict(uuid='uuid-%s' % name, name=name, provision_state=state[0], target_provision_state=state[1])
+                for name, state in snapshot.items()]
+
+
+def waiting_task(fleet, names, timeout=5):
+    module = FakeModule()
+    module.params.update(timeout=timeout, wait_interval=0.01)
+    module.call = lambda _operation, fn: fn()
+    module.baremetal.nodes = fleet.nodes
+    module.client.fleet_poll = lambda: fleet.nodes
+    return FleetTask(module, names)
+
+
+def test_nodes_in_a_transition_under_way_are_waited_for_before_planning():
+    fleet = ScriptedFleet({'n0': ('deploying', 'active'), 'n1': ('available', None)},
+                          {'n0': ('wait call-back', 'active'), 'n1': ('available', None)},
+                          {'n0': ('active', None), 'n1': ('available', None)})
+    task_ = waiting_task(fleet, ['n0', 'n1'])
+    busy = task_.wait_for_others()
+    assert [r.name for r in busy] == ['n0']
+    n0, n1 = task_.results
+    assert n0.provision_state == 'active' and not n0.failed and not n0.changed
+    assert 'deploying -> active' in n0.extra['note'] and 'note' not in n1.extra
+    assert fleet.calls >= 3
+
+
+def test_nothing_busy_costs_one_list_call():
+    fleet = ScriptedFleet({'n0': ('available', None)})
+    assert waiting_task(fleet, ['n0']).wait_for_others() == []
+    assert fleet.calls == 1
+
+
+def test_a_transition_that_does_not_end_times_the_node_out_and_only_it():
+    fleet = ScriptedFleet({'n0': ('clean wait', 'available'), 'n1': ('manageable', None)})
+    task_ = waiting_task(fleet, ['n0', 'n1'], timeout=0.05)
+    task_.wait_for_others()
+    n0, n1 = task_.results
+    assert n0.failed and 'clean wait' in n0.msg and not n1.failed
+
+
+def test_only_the_nodes_named_are_waited_for():
+    fleet = ScriptedFleet({'n0': ('deploying', 'active')})
+    assert waiting_task(fleet, ['n0']).wait_for_others(names=set()) == []

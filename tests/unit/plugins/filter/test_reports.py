@@ -13,6 +13,7 @@ from ansible_collections.rackops.baremetal.plugins.filter.junit_xml import junit
 from ansible_collections.rackops.baremetal.plugins.filter.next_steps import next_steps
 from ansible_collections.rackops.baremetal.plugins.filter.preflight_row import preflight_row
 from ansible_collections.rackops.baremetal.plugins.filter.preflight_rows import preflight_rows
+from ansible_collections.rackops.baremetal.plugins.filter.report_path import report_path
 
 
 def test_bmc_targets_keep_bmcs_with_a_protocol_only():
@@ -107,3 +108,12 @@ def test_next_steps_name_the_logs_of_failed_nodes_only():
     assert next_steps(nodes, hostvars) == [
         'b: its console: /b.log; the DHCP/TFTP log: /dnsmasq.log',
         'c: fix what last_error says, then run again']
+
+
+def test_reports_go_where_the_run_started_not_into_the_playbooks_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert report_path('rackops-reports') == str(tmp_path / 'rackops-reports')
+    assert report_path('out/../reports', start='/srv/runs') == '/srv/runs/reports'
+    assert report_path('/var/log/rackops') == '/var/log/rackops'
+    monkeypatch.setenv('HOME', '/home/ops')
+    assert report_path('~/reports') == '/home/ops/reports'

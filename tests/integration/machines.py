@@ -12,6 +12,7 @@ by the PID of their systemd-nspawn process (machinectl cannot see them).
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -26,12 +27,13 @@ from pathlib import Path
 CACHE = Path(os.environ.get('RACKOPS_TEST_MACHINES', '/var/tmp/rackops-test/machines'))
 RELEASE = 'bookworm'
 MIRROR = os.environ.get('RACKOPS_TEST_MIRROR', 'http://deb.debian.org/debian')
-# systemd and sshd, and what the site's roles install (ironic, pxe) already there: the machines
-# have no way to the package mirror (their network is the test's own bridge).
+# systemd and sshd, and what the site's roles install (ironic, pxe, database) already there: the
+# machines have no way to the package mirror (their network is the test's own bridge).
 PACKAGES = ['systemd', 'systemd-sysv', 'dbus', 'iproute2', 'openssh-server', 'python3', 'python3-apt', 'sudo',
-            'python3-venv', 'python3-packaging', 'ipmitool', 'socat', 'qemu-utils', 'dnsmasq-base', 'ipxe', 'nginx-light', 'procps']
+            'python3-venv', 'python3-packaging', 'ipmitool', 'socat', 'qemu-utils', 'dnsmasq-base', 'ipxe', 'nginx-light', 'procps',
+            'postgresql']
 # Changes to what is done to the root file system after debootstrap: part of the cache key.
-SETUP = 3
+SETUP = 4
 
 
 def root_filesystem(nice=False) -> Path:
@@ -41,6 +43,16 @@ def root_filesystem(nice=False) -> Path:
     root = CACHE / ('%s-%s' % (RELEASE, key))
     if (root / '.rackops-complete').exists():
         return root
+    CACHE.mkdir(parents=True, exist_ok=True)
+    # the end-to-end prebuild and a test that boots machines may ask at once: one builds, the other waits
+    with open(CACHE / '.lock', 'w', encoding='utf-8') as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if (root / '.rackops-complete').exists():
+            return root
+        return _build(root, nice)
+
+
+def _build(root: Path, nice: bool) -> Path:
     building = root.with_name(root.name + '.building')
     shutil.rmtree(building, ignore_errors=True)
     building.mkdir(parents=True)
@@ -48,7 +60,9 @@ def root_filesystem(nice=False) -> Path:
     subprocess.run((['nice', '-n', '10'] if nice else []) + debootstrap, check=True, capture_output=True, timeout=1800)
     # The system's own nginx would answer on :80 of every address: the pxe role runs its own.
     # systemd-networkd brings up host0 from the file each machine gets.
+    # Debian's PostgreSQL would start on every machine: the database role enables it where it belongs.
     for command in (['systemctl', 'disable', 'nginx.service'], ['systemctl', 'mask', 'nginx.service'],
+                    ['systemctl', 'disable', 'postgresql.service'],
                     ['systemctl', 'enable', 'systemd-networkd.service', 'ssh.service']):
         subprocess.run(['chroot', str(building), *command], check=True, capture_output=True)
     # a login prompt on the console would only wait: the machines are reached over SSH

@@ -1,0 +1,189 @@
+"""A multi-host engine, as site.yml installs it on real systemd hosts reached over SSH: PostgreSQL on one
+host, ironic-api on another, two ironic-conductor hosts (one in conductor group `east`), json-rpc between
+hosts with the API credentials. The fleet playbooks drive it through the API host and never notice.
+
+Four nspawn machines (machines.py) on a bridge of their own; the controller (this host) reaches them there.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+
+import pytest
+import yaml
+from conftest import ROOT, VENV, make_base, recap, run_playbook, write_inventory
+from machines import make_machine
+
+NETNS, HOST_IF = 'rvr-site', 'rvhsite'
+SUBNET = '10.94.0'
+CONTROLLER = SUBNET + '.1'
+NET = ROOT / 'roles/virtual_rack/files/vr-net.sh'
+# name -> (address, inventory groups, host variables)
+HOSTS = {
+    'site-db': ('.10', ['ironic_database'], {}),
+    'site-api': ('.11', ['ironic_api'], {}),
+    'site-c1': ('.12', ['ironic_conductor'], {}),
+    'site-c2': ('.13', ['ironic_conductor'], {'ironic_conductor_group': 'east'}),
+}
+PREFIX = 'site-node-'
+
+
+def address(name):
+    return SUBNET + HOSTS[name][0]
+
+
+def database_driver_pin() -> str:
+    drivers = yaml.safe_load((ROOT / 'roles/ironic/vars/main.yml').read_text())['_ironic_database_drivers']
+    return drivers['postgresql'][0]
+
+
+@pytest.fixture(scope='module')
+def site(engine):
+    # (engine: the session's engine made the Ironic virtual environment each engine host gets a copy of;
+    # the hosts have no way to PyPI, so the PostgreSQL driver the role asks for must be in it already)
+    subprocess.run([VENV + '/bin/pip', 'install', '-q', database_driver_pin()], check=True, capture_output=True)
+    base = make_base('rackops-site-')
+    machines = {}
+    subprocess.run(['sh', str(NET), 'up', NETNS, HOST_IF, CONTROLLER + '/24', ''], check=True, capture_output=True)
+    try:
+        for name in HOSTS:
+            machines[name] = make_machine(name, base, NETNS, 'br0', address(name) + '/24',
+                                          copy_in=() if name == 'site-db' else (VENV,))
+        for machine in machines.values():
+            machine.boot()
+        children = {}
+        for name, (suffix, groups, host_vars) in HOSTS.items():
+            assert address(name).endswith(suffix)
+            for group in groups:
+                hosts = children.setdefault(group, {'hosts': {}})['hosts']
+                hosts[name] = dict(machines[name].inventory_vars(), **host_vars)
+        inventory = base / 'site.yml'
+        inventory.write_text(yaml.safe_dump({'all': {'children': children}}))
+        site_vars = {'ironic_venv_dir': VENV, 'ironic_htpasswd_bcrypt_rounds': 4,
+                     'rackops_controller_clouds_yaml': str(base / 'clouds.yaml')}
+        output = run_playbook(ROOT / 'playbooks/site.yml', site_vars, '-i', str(inventory))[1]
+        yield {'base': base, 'machines': machines, 'inventory': inventory, 'vars': site_vars, 'output': output,
+               'env': {'OS_CLIENT_CONFIG_FILE': str(base / 'clouds.yaml')}}
+    finally:
+        if os.environ.get('RACKOPS_TEST_KEEP_SITE'):  # to look around after a failure: tear down by hand
+            print('kept: %s %s' % (base, {name: m.process.pid for name, m in machines.items() if m.process}))
+        else:
+            for machine in machines.values():  # all at once: each takes its conductors' graceful shutdown
+                if machine.process and machine.process.poll() is None:
+                    machine.process.send_signal(signal.SIGTERM)
+            for machine in machines.values():
+                machine.stop()
+            subprocess.run(['sh', str(NET), 'down', NETNS, HOST_IF], check=False, capture_output=True)
+            subprocess.run(['rm', '-rf', str(base)], check=False)
+
+
+def sdk(site):
+    import openstack  # pylint: disable=import-outside-toplevel
+    os.environ['OS_CLIENT_CONFIG_FILE'] = site['env']['OS_CLIENT_CONFIG_FILE']
+    return openstack.connect(cloud='rackops')
+
+
+def active_units(machine):
+    listing = machine.ssh("systemctl list-units --state=active --no-legend --plain 'rackops-*' 'postgresql*'").stdout
+    return sorted(line.split()[0] for line in listing.splitlines() if line.strip())
+
+
+def test_each_host_runs_its_part_under_systemd(site):
+    machines = site['machines']
+    assert active_units(machines['site-api']) == ['rackops-ironic-api.service', 'rackops-ironic.target']
+    for name in ('site-c1', 'site-c2'):
+        assert active_units(machines[name]) == ['rackops-ironic-conductor-1.service', 'rackops-ironic.target'], name
+    assert [unit for unit in active_units(machines['site-db']) if unit.startswith('postgresql@')] == [
+        'postgresql@15-main.service']
+    # the API knows both conductors, by the addresses the other hosts reach them at, with their groups
+    conductors = {c.hostname: c for c in sdk(site).baremetal.conductors(details=True)}
+    assert sorted(conductors) == [address('site-c1'), address('site-c2')]
+    assert conductors[address('site-c1')].conductor_group == ''
+    assert conductors[address('site-c2')].conductor_group == 'east'
+    assert all(c.alive for c in conductors.values())
+    # the controller's clouds.yaml points at the API host
+    clouds = yaml.safe_load((site['base'] / 'clouds.yaml').read_text())
+    assert clouds['clouds']['rackops']['auth']['endpoint'] == 'http://%s:6385' % address('site-api')
+
+
+def test_a_second_site_run_changes_nothing(site):
+    output = run_playbook(ROOT / 'playbooks/site.yml', site['vars'], '-i', str(site['inventory']))[1]
+    totals = recap(output)
+    assert totals['changed'] == 0 and totals['failed'] == 0, output[-4000:]
+
+
+def test_the_database_listens_on_the_site_network_and_admits_only_the_engine_hosts(site):
+    db = site['machines']['site-db']
+    listening = db.ssh('ss -Hltn sport = :5432').stdout
+    assert sorted(re.findall(r'(\S+):5432', listening)) == sorted(['127.0.0.1', address('site-db'), '[::1]']), listening
+    assert db.ssh('stat -c %a:%U /etc/rackops/database/ironic.password').stdout.strip() == '600:root'
+    password = db.ssh('cat /etc/rackops/database/ironic.password').stdout.strip()
+    env = dict(os.environ, PGPASSWORD=password, PGCONNECT_TIMEOUT='10')
+    # the controller is not an engine host: refused by pg_hba.conf, the right password or not
+    refused = subprocess.run(['psql', '-XtA', '-h', address('site-db'), '-U', 'ironic', '-d', 'ironic', '-c', 'SELECT 1'],
+                             env=env, capture_output=True, text=True, check=False)
+    assert refused.returncode != 0 and 'no pg_hba.conf entry for host "%s"' % CONTROLLER in refused.stderr, refused.stderr
+    # a conductor host is admitted (its engine uses this very login)
+    conductor = site['machines']['site-c1']
+    admitted = conductor.ssh("%s/bin/python -c 'import psycopg2; psycopg2.connect(host=\"%s\", user=\"ironic\", "
+                             "dbname=\"ironic\", password=open(\"/dev/stdin\").read().strip()); print(\"ok\")' <<< %s"
+                             % (VENV, address('site-db'), password), check=False)
+    assert admitted.stdout.strip() == 'ok', admitted.stderr[-2000:]
+    assert password not in site['output']
+
+
+def json_rpc_call(site, origin, target, credentials=''):
+    """From one host of the site, a json-rpc call to a conductor on another: the HTTP status."""
+    code = ('import base64, json, sys, urllib.request, urllib.error\n'
+            'request = urllib.request.Request("http://%s:8089/", data=json.dumps({"jsonrpc": "2.0", "id": 1, '
+            '"method": "get_conductor", "params": {}}).encode(), headers={"Content-Type": "application/json"})\n'
+            'credentials = sys.stdin.read().strip()\n'
+            'if credentials:\n'
+            '    request.add_header("Authorization", "Basic " + base64.b64encode(credentials.encode()).decode())\n'
+            'try:\n'
+            '    print(urllib.request.urlopen(request, timeout=20).status)\n'
+            'except urllib.error.HTTPError as error:\n'
+            '    print(error.code)\n') % address(target)
+    result = site['machines'][origin].ssh("python3 -c '%s' <<< '%s'" % (code, credentials))
+    return int(result.stdout.strip())
+
+
+def test_json_rpc_between_hosts_needs_the_credentials(site):
+    password = site['machines']['site-api'].ssh('cat /etc/rackops/ironic/api-password').stdout.strip()
+    assert json_rpc_call(site, 'site-api', 'site-c1') == 401
+    assert json_rpc_call(site, 'site-c2', 'site-c1', 'admin:wrong') == 401
+    # with them, the conductor answers (an unknown method is a json-rpc error, not an HTTP one)
+    assert json_rpc_call(site, 'site-api', 'site-c2', 'admin:' + password) == 200
+    # and every host has the one password (the API sends it, the conductors check it)
+    for name in ('site-c1', 'site-c2'):
+        rpc = site['machines'][name].ssh("sed -n '/^\\[json_rpc\\]/,/^\\[/p' /etc/rackops/ironic/ironic.conf").stdout
+        assert 'host_ip = %s' % address(name) in rpc and 'password = ' + password in rpc.replace('$$', '$')
+
+
+def test_a_fleet_through_the_site_lands_on_the_conductors_of_its_group(site):
+    servers = {'%s%d' % (PREFIX, i): {'nics': [{'mac': '52:54:00:94:00:%02x' % i}],
+                                      **({'conductor_group': 'east'} if i % 2 else {})} for i in range(4)}
+    inventory = write_inventory(site['base'] / 'fleet.yml', servers, {
+        'bmc': {'driver': 'fake-hardware'}, 'interfaces': {'deploy': 'fake', 'boot': 'fake'},
+        'image': {'source': 'http://127.0.0.1:9/disk.img', 'checksum': 'sha256:' + '0' * 64}})
+    extra = {'rackops_report_dir': str(site['base'] / 'reports')}
+    for playbook in ('enroll.yml', 'provision.yml'):
+        run_playbook(ROOT / 'playbooks' / playbook, extra, '-i', str(inventory), env=site['env'])
+    conn = sdk(site)
+    nodes = {n.name: n for n in conn.baremetal.nodes(details=True) if n.name.startswith(PREFIX)}
+    assert {name: n.provision_state for name, n in nodes.items()} == {name: 'active' for name in servers}
+    for name, node in nodes.items():
+        group = servers[name].get('conductor_group', '')
+        assert node.conductor_group == group
+        assert node.conductor == address('site-c2' if group == 'east' else 'site-c1'), (name, node.conductor)
+    again = run_playbook(ROOT / 'playbooks/provision.yml', extra, '-i', str(inventory), env=site['env'])[1]
+    assert recap(again)['changed'] == 0, again[-3000:]
+    run_playbook(ROOT / 'playbooks/undeploy.yml', extra, '-i', str(inventory), env=site['env'])
+    states = {n.name: n.provision_state for n in conn.baremetal.nodes() if n.name.startswith(PREFIX)}
+    assert states == {name: 'available' for name in servers}
+    report = json.loads((site['base'] / 'reports/undeploy.json').read_text())
+    assert sorted(node['name'] for node in report['nodes']) == sorted(servers)

@@ -1,6 +1,8 @@
 """A multi-host engine, as site.yml installs it on real systemd hosts reached over SSH: PostgreSQL on one
-host, ironic-api on another, two ironic-conductor hosts (one in conductor group `east`), json-rpc between
-hosts with the API credentials. The fleet playbooks drive it through the API host and never notice.
+host; ironic-api and a conductor on another; a conductor host in the same (default) conductor group and one
+in group `east`; json-rpc between hosts with the API credentials. The fleet playbooks drive it through the
+API host and never notice. A conductor host whose plug is pulled hands its nodes to the other conductor of its
+group, and takes them back when it comes up again by itself.
 
 Four nspawn machines (machines.py) on a bridge of their own; the controller (this host) reaches them there.
 """
@@ -12,6 +14,7 @@ import os
 import re
 import signal
 import subprocess
+import time
 
 import pytest
 import yaml
@@ -25,11 +28,15 @@ NET = ROOT / 'roles/virtual_rack/files/vr-net.sh'
 # name -> (address, inventory groups, host variables)
 HOSTS = {
     'site-db': ('.10', ['ironic_database'], {}),
-    'site-api': ('.11', ['ironic_api'], {}),
+    'site-api': ('.11', ['ironic_api', 'ironic_conductor'], {}),
     'site-c1': ('.12', ['ironic_conductor'], {}),
     'site-c2': ('.13', ['ironic_conductor'], {'ironic_conductor_group': 'east'}),
 }
 PREFIX = 'site-node-'
+# Ironic's defaults (a conductor is dead after 60 s without a heartbeat, the API's ring is rebuilt every
+# 15 s) made short, so the failover happens within the test
+FAILOVER = {'conductor': {'heartbeat_interval': 5, 'heartbeat_timeout': 30},
+            'DEFAULT': {'hash_ring_reset_interval': 10}}
 
 
 def address(name):
@@ -63,7 +70,7 @@ def site(engine):
                 hosts[name] = dict(machines[name].inventory_vars(), **host_vars)
         inventory = base / 'site.yml'
         inventory.write_text(yaml.safe_dump({'all': {'children': children}}))
-        site_vars = {'ironic_venv_dir': VENV, 'ironic_htpasswd_bcrypt_rounds': 4,
+        site_vars = {'ironic_venv_dir': VENV, 'ironic_htpasswd_bcrypt_rounds': 4, 'ironic_config_overrides': FAILOVER,
                      'rackops_controller_clouds_yaml': str(base / 'clouds.yaml')}
         output = run_playbook(ROOT / 'playbooks/site.yml', site_vars, '-i', str(inventory))[1]
         yield {'base': base, 'machines': machines, 'inventory': inventory, 'vars': site_vars, 'output': output,
@@ -94,15 +101,16 @@ def active_units(machine):
 
 def test_each_host_runs_its_part_under_systemd(site):
     machines = site['machines']
-    assert active_units(machines['site-api']) == ['rackops-ironic-api.service', 'rackops-ironic.target']
+    assert active_units(machines['site-api']) == [
+        'rackops-ironic-api.service', 'rackops-ironic-conductor-1.service', 'rackops-ironic.target']
     for name in ('site-c1', 'site-c2'):
         assert active_units(machines[name]) == ['rackops-ironic-conductor-1.service', 'rackops-ironic.target'], name
     assert [unit for unit in active_units(machines['site-db']) if unit.startswith('postgresql@')] == [
         'postgresql@15-main.service']
     # the API knows both conductors, by the addresses the other hosts reach them at, with their groups
     conductors = {c.hostname: c for c in sdk(site).baremetal.conductors(details=True)}
-    assert sorted(conductors) == [address('site-c1'), address('site-c2')]
-    assert conductors[address('site-c1')].conductor_group == ''
+    assert sorted(conductors) == [address('site-api'), address('site-c1'), address('site-c2')]
+    assert conductors[address('site-c1')].conductor_group == conductors[address('site-api')].conductor_group == ''
     assert conductors[address('site-c2')].conductor_group == 'east'
     assert all(c.alive for c in conductors.values())
     # the controller's clouds.yaml points at the API host
@@ -179,7 +187,8 @@ def test_a_fleet_through_the_site_lands_on_the_conductors_of_its_group(site):
     for name, node in nodes.items():
         group = servers[name].get('conductor_group', '')
         assert node.conductor_group == group
-        assert node.conductor == address('site-c2' if group == 'east' else 'site-c1'), (name, node.conductor)
+        assert node.conductor in ([address('site-c2')] if group == 'east'
+                                  else [address('site-api'), address('site-c1')]), (name, node.conductor)
     again = run_playbook(ROOT / 'playbooks/provision.yml', extra, '-i', str(inventory), env=site['env'])[1]
     assert recap(again)['changed'] == 0, again[-3000:]
     run_playbook(ROOT / 'playbooks/undeploy.yml', extra, '-i', str(inventory), env=site['env'])
@@ -187,3 +196,60 @@ def test_a_fleet_through_the_site_lands_on_the_conductors_of_its_group(site):
     assert states == {name: 'available' for name in servers}
     report = json.loads((site['base'] / 'reports/undeploy.json').read_text())
     assert sorted(node['name'] for node in report['nodes']) == sorted(servers)
+
+
+def test_a_group_no_conductor_serves_fails_its_nodes_naming_the_group(site):
+    inventory = write_inventory(site['base'] / 'west.yml', {'site-west-0': {
+        'nics': [{'mac': '52:54:00:94:01:00'}], 'conductor_group': 'west'}}, {'bmc': {'driver': 'fake-hardware'}})
+    code, output = run_playbook(ROOT / 'playbooks/enroll.yml', None, '-i', str(inventory), env=site['env'],
+                                expect_ok=False)
+    assert code != 0
+    row = [line for line in output.splitlines() if 'site-west-0' in line and 'FAILED' in line]
+    assert row and 'conductor group "west"' in output, output[-3000:]
+    assert 'site-west-0' not in [n.name for n in sdk(site).baremetal.nodes()]
+
+
+def conductors_of(conn, names):
+    return {n.name: n.conductor for n in conn.baremetal.nodes(details=True) if n.name in names}
+
+
+def wait_until(predicate, timeout, what):
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if predicate():
+            return time.monotonic() - started
+        time.sleep(2)
+    raise AssertionError('not within %d s: %s' % (timeout, what))
+
+
+def test_a_conductor_host_that_loses_power_hands_its_nodes_over_and_takes_them_back(site):
+    # enough nodes that Ironic's hash ring gives both conductors of the default group some
+    servers = {'site-fo-%d' % i: {'nics': [{'mac': '52:54:00:94:02:%02x' % i}]} for i in range(10)}
+    inventory = write_inventory(site['base'] / 'failover.yml', servers, {'bmc': {'driver': 'fake-hardware'}})
+    extra = {'rackops_report_dir': str(site['base'] / 'reports')}
+    run_playbook(ROOT / 'playbooks/enroll.yml', extra, '-i', str(inventory), env=site['env'])
+    conn = sdk(site)
+    c1, survivor = address('site-c1'), address('site-api')
+    before = conductors_of(conn, servers)
+    moved = sorted(name for name, conductor in before.items() if conductor == c1)
+    assert moved and set(before.values()) == {c1, survivor}, before
+    machine = site['machines']['site-c1']
+    machine.power_off()
+    takeover = wait_until(lambda: set(conductors_of(conn, servers).values()) == {survivor}, 240,
+                          'the nodes of the dead conductor on the other one')
+    # and the survivor acts on them: a power action on the whole fleet succeeds
+    output = run_playbook(ROOT / 'playbooks/power.yml', dict(extra, rackops_power='off'), '-i', str(inventory),
+                          env=site['env'])[1]
+    assert recap(output)['failed'] == 0
+    assert {n.name: n.power_state for n in conn.baremetal.nodes(details=True) if n.name in servers} == {
+        name: 'power off' for name in servers}
+    # the host comes back: its services start by themselves, and the ring gives it its nodes again
+    machine.boot()
+    back = wait_until(lambda: sorted(n for n, c in conductors_of(conn, servers).items() if c == c1) == moved, 240,
+                      'the same nodes back on the conductor that came back')
+    assert active_units(machine) == ['rackops-ironic-conductor-1.service', 'rackops-ironic.target']
+    output = run_playbook(ROOT / 'playbooks/power.yml', dict(extra, rackops_power='on'), '-i', str(inventory),
+                          env=site['env'])[1]
+    assert recap(output)['failed'] == 0
+    print('failover: %d node(s) taken over %.0f s after the plug was pulled, back %.0f s after the host was started'
+          % (len(moved), takeover, back))

@@ -54,7 +54,7 @@ _value:
       description: Every conductor's name, as the API hosts wait for them to register.
       type: list
       elements: str
-    api_urls:
+    api_addresses:
       description: The API hosts' addresses.
       type: list
       elements: str
@@ -92,7 +92,7 @@ def _int(host_vars, key, default, errors, name):
 def engine_topology(groups, hostvars):
     groups = groups or {}
     members = {group: list(groups.get(group) or []) for group in GROUPS}
-    topology = {'hosts': {}, 'database': {}, 'conductors': [], 'api_urls': [], 'errors': []}
+    topology = {'hosts': {}, 'database': {}, 'conductors': [], 'api_addresses': [], 'errors': []}
     if not any(members.values()):
         return topology
     errors = topology['errors']
@@ -145,7 +145,7 @@ def engine_topology(groups, hostvars):
         else:
             entry['schema'] = False
         if api:
-            topology['api_urls'].append(addresses[name])
+            topology['api_addresses'].append(addresses[name])
         topology['hosts'][name] = entry
     if members['ironic_database']:
         name = members['ironic_database'][0]

@@ -13,7 +13,7 @@ HOSTVARS = {'db': {'ansible_host': '10.0.0.10'}, 'api': {'ansible_host': '10.0.0
 
 def test_without_the_groups_the_site_is_all_in_one():
     assert engine_topology({'provisioner': ['p'], 'baremetal': ['n1']}, {}) == {
-        'hosts': {}, 'database': {}, 'conductors': [], 'api_urls': [], 'errors': []}
+        'hosts': {}, 'database': {}, 'conductors': [], 'api_addresses': [], 'errors': []}
 
 
 def test_each_host_gets_its_part_and_the_api_waits_for_every_conductor():
@@ -29,14 +29,14 @@ def test_each_host_gets_its_part_and_the_api_waits_for_every_conductor():
     assert topology['conductors'] == ['10.0.0.12', '10.0.0.13', '10.0.0.13:8090']
     assert topology['database'] == {'host': 'db', 'address': '10.0.0.10',
                                     'clients': ['10.0.0.11', '10.0.0.12', '10.0.0.13']}
-    assert topology['api_urls'] == ['10.0.0.11']
+    assert topology['api_addresses'] == ['10.0.0.11']
 
 
 def test_a_host_in_both_groups_runs_api_and_conductors():
     groups = dict(GROUPS, ironic_api=['api', 'c1'])
     topology = engine_topology(groups, HOSTVARS)
     assert topology['hosts']['c1']['layout'] == 'split' and topology['hosts']['c1']['conductors'] == ['10.0.0.12']
-    assert topology['api_urls'] == ['10.0.0.11', '10.0.0.12']
+    assert topology['api_addresses'] == ['10.0.0.11', '10.0.0.12']
 
 
 def test_every_problem_is_named_at_once():

@@ -28,6 +28,7 @@ except ImportError:
     OPENSTACKSDK_IMPORT_ERROR = traceback.format_exc()
     SDK_ERRORS = ()
     OUTAGE_ERRORS = ()
+    DISCOVERY_ERRORS = ()
 else:
     HAS_OPENSTACKSDK = True
     OPENSTACKSDK_IMPORT_ERROR = None
@@ -35,6 +36,9 @@ else:
     # no connection at all (refused, timed out connecting): the request never reached the API,
     # so sending it again is safe whatever it was
     OUTAGE_ERRORS = (ksa_exceptions.ConnectFailure, ksa_exceptions.ConnectTimeout)
+    # what the first use of the baremetal proxy raises when it cannot read the API's versions: an API
+    # restarting (a rolling change on a site) looks the same as a wrong endpoint, so it is waited for too
+    DISCOVERY_ERRORS = OUTAGE_ERRORS + (ksa_exceptions.DiscoveryFailure,)
 
 # get_json(missing=...) default: a 404 is an error like any other
 _RAISE = object()
@@ -77,12 +81,15 @@ class IronicClient:
 
     @property
     def baremetal(self):
-        """The baremetal proxy. Its first use asks Ironic for its API versions,
-        so an unreachable or misconfigured endpoint fails here, clearly."""
+        """The baremetal proxy. Its first use asks Ironic for its API versions: an API that does not
+        answer (restarting) is waited for api_outage_timeout like any call, then the task fails, clearly."""
         try:
-            return self.conn.baremetal
-        except SDK_ERRORS as exc:
-            self.fail('Failed to reach Ironic: %s' % exc)
+            return call_with_retries(
+                lambda: self.conn.baremetal, 'reach Ironic', retries=0, retry_log=self.retries,
+                is_sdk_error=is_sdk_error, is_outage=lambda exc: isinstance(exc, DISCOVERY_ERRORS),
+                outage=self.params['api_outage_timeout'])
+        except BaremetalError as exc:
+            self.fail(**exc.as_result())
         return None  # not reached: fail() exits
 
     # -- calls -----------------------------------------------------------------

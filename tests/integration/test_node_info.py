@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from conftest import ROOT, recap, run_playbook
 
@@ -59,4 +61,6 @@ def test_node_info_reports_unreachable_ironic(engine):
         {'endpoint': 'http://127.0.0.1:9', 'password': 'x', 'expected': 0}, expect_ok=False)
     assert code != 0
     assert 'Failed to reach Ironic' in output
+    # waited for api_outage_timeout (3 s), as for an API that restarts, then failed saying so
+    assert re.search(r'the API did not answer for [34] s', output), output[-2000:]
     assert 'Traceback' not in output

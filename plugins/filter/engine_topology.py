@@ -92,7 +92,8 @@ def _int(host_vars, key, default, errors, name):
 def engine_topology(groups, hostvars):
     groups = groups or {}
     members = {group: list(groups.get(group) or []) for group in GROUPS}
-    topology = {'hosts': {}, 'database': {}, 'conductors': [], 'api_addresses': [], 'errors': []}
+    topology = {'hosts': {}, 'database': {}, 'conductors': [], 'api_addresses': [], 'json_rpc_addresses': {},
+                'errors': []}
     if not any(members.values()):
         return topology
     errors = topology['errors']
@@ -147,6 +148,7 @@ def engine_topology(groups, hostvars):
         if api:
             topology['api_addresses'].append(addresses[name])
         topology['hosts'][name] = entry
+        topology['json_rpc_addresses'][name] = entry['json_rpc_host']
     if members['ironic_database']:
         name = members['ironic_database'][0]
         topology['database'] = {'host': name, 'address': addresses[name],

@@ -40,6 +40,9 @@ PREFIX = 'site-node-'
 SITE_CONFIG = {'conductor': {'heartbeat_interval': 5, 'heartbeat_timeout': 30},
                'DEFAULT': {'hash_ring_reset_interval': 10}, 'fake': {'deploy_delay': '2'}}
 ENGINE_HOSTS = ('site-api', 'site-c1', 'site-c2')
+# each engine host's json-rpc certificate, key and the site's CA; the CA's own files on the first API host
+TLS_DIR = '/etc/rackops/ironic/json-rpc-tls'
+CA_DIR = '/etc/rackops/ironic/json-rpc-ca'
 
 
 def address(name):
@@ -153,20 +156,26 @@ def test_the_database_listens_on_the_site_network_and_admits_only_the_engine_hos
     assert password not in site['output']
 
 
-def json_rpc_call(site, origin, target, credentials=''):
-    """From one host of the site, a json-rpc call to a conductor on another: the HTTP status."""
-    code = ('import base64, json, sys, urllib.request, urllib.error\n'
-            'request = urllib.request.Request("http://%s:8089/", data=json.dumps({"jsonrpc": "2.0", "id": 1, '
+def json_rpc_call(site, origin, target, credentials='', scheme='https', trust_site_ca=True):
+    """From one host of the site, a json-rpc call to a conductor on another: the HTTP status, or why there
+    was none."""
+    code = ('import base64, json, ssl, sys, urllib.request, urllib.error\n'
+            'context = ssl.create_default_context(cafile=%s)\n'
+            'request = urllib.request.Request("%s://%s:8089/", data=json.dumps({"jsonrpc": "2.0", "id": 1, '
             '"method": "get_conductor", "params": {}}).encode(), headers={"Content-Type": "application/json"})\n'
             'credentials = sys.stdin.read().strip()\n'
             'if credentials:\n'
             '    request.add_header("Authorization", "Basic " + base64.b64encode(credentials.encode()).decode())\n'
             'try:\n'
-            '    print(urllib.request.urlopen(request, timeout=20).status)\n'
+            '    print(urllib.request.urlopen(request, timeout=20, context=context).status)\n'
             'except urllib.error.HTTPError as error:\n'
-            '    print(error.code)\n') % address(target)
+            '    print(error.code)\n'
+            'except (urllib.error.URLError, OSError) as error:\n'
+            '    print(type(getattr(error, "reason", error)).__name__)\n') % (
+                '"%s/ca.pem"' % TLS_DIR if trust_site_ca else 'None', scheme, address(target))
     result = site['machines'][origin].ssh("python3 -c '%s' <<< '%s'" % (code, credentials))
-    return int(result.stdout.strip())
+    answer = result.stdout.strip()
+    return int(answer) if answer.isdigit() else answer
 
 
 def test_json_rpc_between_hosts_needs_the_credentials(site):
@@ -179,6 +188,33 @@ def test_json_rpc_between_hosts_needs_the_credentials(site):
     for name in ('site-c1', 'site-c2'):
         rpc = site['machines'][name].ssh("sed -n '/^\\[json_rpc\\]/,/^\\[/p' /etc/rackops/ironic/ironic.conf").stdout
         assert 'host_ip = %s' % address(name) in rpc and 'password = ' + password in rpc.replace('$$', '$')
+
+
+def test_json_rpc_between_hosts_runs_over_tls_with_the_sites_own_ca(site):
+    machines = site['machines']
+    password = machines['site-api'].ssh('cat /etc/rackops/ironic/api-password').stdout.strip()
+    # the conductors speak TLS only: a plain request does not get through, credentials or not
+    plain = json_rpc_call(site, 'site-api', 'site-c1', 'admin:' + password, scheme='http')
+    assert plain not in (200, 401), plain
+    # a client that does not trust the site's CA refuses the conductor's certificate
+    assert json_rpc_call(site, 'site-c1', 'site-c2', 'admin:' + password, trust_site_ca=False) == \
+        'SSLCertVerificationError'
+    # each host's certificate is for the address the others reach it at, from the CA kept on the first API host
+    ca = machines['site-api'].ssh('cat %s/ca.pem' % CA_DIR).stdout
+    for name in ENGINE_HOSTS:
+        text = machines[name].ssh('openssl x509 -in %s/cert.pem -noout -text' % TLS_DIR).stdout
+        assert 'IP Address:%s' % address(name) in text and 'CN = rackops.baremetal json-rpc CA' in text, text
+        assert machines[name].ssh('stat -c %%a:%%U:%%G %s/key.pem' % TLS_DIR).stdout.strip() == '640:root:ironic'
+        assert machines[name].ssh('cat %s/ca.pem' % TLS_DIR).stdout == ca and 'BEGIN CERTIFICATE' in ca
+    assert machines['site-api'].ssh('stat -c %%a:%%U %s %s/ca.key' % (CA_DIR, CA_DIR)).stdout.split() == [
+        '700:root', '600:root']
+    for name in ('site-c1', 'site-c2', 'site-db'):
+        assert machines[name].ssh('test -e %s' % CA_DIR, check=False).returncode != 0, name
+    # no key in what the run printed
+    for name in ENGINE_HOSTS:
+        key = machines[name].ssh('cat %s/key.pem' % TLS_DIR).stdout
+        body = ''.join(key.splitlines()[1:-1])
+        assert body and body[:40] not in site['output'].replace('\\n', '')
 
 
 def test_a_fleet_through_the_site_lands_on_the_conductors_of_its_group(site):

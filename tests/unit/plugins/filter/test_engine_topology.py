@@ -13,7 +13,7 @@ HOSTVARS = {'db': {'ansible_host': '10.0.0.10'}, 'api': {'ansible_host': '10.0.0
 
 def test_without_the_groups_the_site_is_all_in_one():
     assert engine_topology({'provisioner': ['p'], 'baremetal': ['n1']}, {}) == {
-        'hosts': {}, 'database': {}, 'conductors': [], 'api_addresses': [], 'errors': []}
+        'hosts': {}, 'database': {}, 'conductors': [], 'api_addresses': [], 'json_rpc_addresses': {}, 'errors': []}
 
 
 def test_each_host_gets_its_part_and_the_api_waits_for_every_conductor():
@@ -30,6 +30,8 @@ def test_each_host_gets_its_part_and_the_api_waits_for_every_conductor():
     assert topology['database'] == {'host': 'db', 'address': '10.0.0.10',
                                     'clients': ['10.0.0.11', '10.0.0.12', '10.0.0.13']}
     assert topology['api_addresses'] == ['10.0.0.11']
+    # the addresses each host's json-rpc certificate is for: every Ironic host, not the database's
+    assert topology['json_rpc_addresses'] == {'api': '10.0.0.11', 'c1': '10.0.0.12', 'c2': '10.0.0.13'}
 
 
 def test_a_host_in_both_groups_runs_api_and_conductors():

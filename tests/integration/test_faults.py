@@ -228,7 +228,8 @@ def test_two_runs_at_once_deploy_each_node_once(fault_engine, fake_fleet):
     assert {found[name].provision_state for name in names} == {'active'}
     requests = provision_requests(fault_engine, since)
     assert {name: requests.get(found[name].id) for name in names} == {name: 1 for name in names}
-    # each node: one run deployed it, the other waited for that deploy (before or after its own request was refused)
+    # each node: one run deployed it; the other waited for that deploy (before or after its own request was
+    # refused) or, started late on a loaded machine (seen once in a full run), found it done
     for name in names:
         rows = [row(output, name) for output in outputs]
-        assert sum('waited' in r for r in rows) == 1, rows
+        assert sum('waited' in r or 'already active with this image' in r for r in rows) == 1, rows

@@ -259,9 +259,25 @@ def wait_until(predicate, timeout, what):
     raise AssertionError('not within %d s: %s' % (timeout, what() if callable(what) else what))
 
 
+def conductor_registry(site):
+    """What the database says of each conductor, which is what the API's ring is built from, and the
+    conductor's own account of its starts and stops on each engine host: for a failure message."""
+    rows = site['machines']['site-db'].ssh(
+        "runuser -u postgres -- psql -XAt -d ironic -c \"SELECT c.hostname, c.online, c.updated_at, now(), "
+        "string_agg(DISTINCT h.hardware_type, ',') FROM conductors c LEFT JOIN conductor_hardware_interfaces h "
+        "ON h.conductor_id = c.id GROUP BY c.id ORDER BY c.hostname\"", check=False)
+    journals = {name: site['machines'][name].ssh(
+        "(journalctl -q --no-pager -u 'rackops-ironic-conductor-*'; grep -hE 'conductor|ERROR' "
+        "/var/log/rackops/ironic/*.log) | grep -E 'Start|Stop|stopped|registered|ERROR' | tail -n 30",
+        check=False).stdout for name in ('site-api', 'site-c1')}
+    return 'database: %s %s; journals: %s' % (rows.stdout, rows.stderr[-500:], journals)
+
+
 def test_a_conductor_host_that_loses_power_hands_its_nodes_over_and_takes_them_back(site):
-    # enough nodes that Ironic's hash ring gives both conductors of the default group some
-    servers = {'site-fo-%d' % i: {'nics': [{'mac': '52:54:00:94:02:%02x' % i}]} for i in range(10)}
+    # enough nodes that Ironic's hash ring gives both conductors of the default group some: the ring splits
+    # these two addresses about 34/66, so 10 random node UUIDs all fell on one conductor in 1 run of 70 (twice
+    # seen); with 24, 1 in 20,000
+    servers = {'site-fo-%d' % i: {'nics': [{'mac': '52:54:00:94:02:%02x' % i}]} for i in range(24)}
     inventory = write_inventory(site['base'] / 'failover.yml', servers, {'bmc': {'driver': 'fake-hardware'}})
     extra = {'rackops_report_dir': str(site['base'] / 'reports')}
     run_playbook(ROOT / 'playbooks/enroll.yml', extra, '-i', str(inventory), env=site['env'])
@@ -270,9 +286,10 @@ def test_a_conductor_host_that_loses_power_hands_its_nodes_over_and_takes_them_b
     # (the API's ring is a snapshot renewed every hash_ring_reset_interval: one taken while a conductor's heartbeat
     # was late, on a loaded machine, lacks it until the next)
     wait_until(lambda: set(conductors_of(conn, servers).values()) == {c1, survivor}, 60,
-               lambda: 'the nodes on both conductors of the group: %s; conductors %s' % (
+               lambda: 'the nodes on both conductors of the group: %s; conductors %s; %s' % (
                    conductors_of(conn, servers),
-                   {c.hostname: (c.conductor_group, c.alive) for c in conn.baremetal.conductors(details=True)}))
+                   {c.hostname: (c.conductor_group, c.alive) for c in conn.baremetal.conductors(details=True)},
+                   conductor_registry(site)))
     moved = sorted(name for name, conductor in conductors_of(conn, servers).items() if conductor == c1)
     machine = site['machines']['site-c1']
     machine.power_off()

@@ -189,6 +189,63 @@ def test_a_dead_conductor_is_restarted(split_engine):
     assert not Path('/proc/%s' % pid).exists()
 
 
+def wait_for_status(engine, code, timeout):
+    """rackops-ironicctl status until it exits with code: its stderr then."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = engine.ctl_run('status')
+        if result.returncode == code:
+            return result.stderr
+        if time.monotonic() > deadline:
+            raise AssertionError('status not %d within %d s: %d %s' % (code, timeout, result.returncode, result.stderr))
+        time.sleep(1)
+
+
+def test_status_tells_a_worker_that_crash_loops_under_its_running_master(split_engine):
+    name = 'rackops-ironic:rackops-ironic-conductor-2'
+    supervisorctl(split_engine, 'stop', name)
+    # what makes a real worker crash-loop: another process holds its json-rpc port
+    with socket.socket() as squatter:
+        # (the conductor's last connections may linger in TIME_WAIT on the port: without SO_REUSEADDR they keep
+        # the squatter out; with it, the squatter's listening socket still keeps the worker, which sets no
+        # SO_REUSEPORT, out)
+        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        port = split_engine.vars['ironic_json_rpc_port'] + 1
+        # (the worker orphaned when test_a_dead_conductor_is_restarted killed its master shuts down gracefully,
+        # holding the port for up to the ring's reset interval and the graceful shutdown timeout)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                squatter.bind(('127.0.0.1', port))
+                break
+            except OSError as error:
+                if time.monotonic() > deadline:
+                    raise AssertionError('%s: %s %s' % (error, supervisorctl(split_engine, 'status'), subprocess.run(
+                        ['ss', '-Htanp', 'sport = :%d' % port], capture_output=True, text=True,
+                        check=False).stdout)) from error
+                time.sleep(1)
+        squatter.listen()
+        supervisorctl(split_engine, 'start', name)
+        told = wait_for_status(split_engine, 1, 60)  # (between a death and the next fork: no worker)
+        assert 'rackops-ironic-conductor-2: ' in told and 'rackops-ironic-conductor-1' not in told, told
+        # once its master has run 30 s, at any moment, while supervisord shows that master running: no worker,
+        # or one younger than 15 s
+        master = supervisorctl(split_engine, 'pid', name)
+        age = int(subprocess.run(['ps', '-o', 'etimes=', '-p', master], capture_output=True, text=True,
+                                 check=True).stdout)
+        time.sleep(max(0, 31 - age))
+        for _ in range(4):
+            result = split_engine.ctl_run('status')
+            assert result.returncode == 1 and programs(split_engine)[name] == 'RUNNING', result.stderr
+            time.sleep(3)
+        # the master's own account (cotyledon logs each death in ironic.log)
+        log = ''.join(path.read_text(errors='replace') for path in sorted((split_engine.base / 'log').glob('*.log')))
+    # the port free again, the next worker stays up: steady once it has lived 15 s, under the same master
+    assert wait_for_status(split_engine, 0, 60) == ''
+    assert supervisorctl(split_engine, 'pid', name) == master
+    assert re.search(r'Child \d+ exited with status', log), log[-3000:]
+
+
 def test_stop_and_start_take_every_process(split_engine):
     assert split_engine.ctl_run('stop').returncode == 0
     assert processes_under(split_engine.base / 'etc') == []

@@ -76,9 +76,16 @@ def site(engine):
         inventory.write_text(yaml.safe_dump({'all': {'children': children}}))
         site_vars = {'ironic_venv_dir': VENV, 'ironic_htpasswd_bcrypt_rounds': 4, 'ironic_config_overrides': SITE_CONFIG,
                      'rackops_controller_clouds_yaml': str(base / 'clouds.yaml')}
+        # first a check run on the new hosts: what it left behind is looked at by its test
+        checked = run_playbook(ROOT / 'playbooks/site.yml', site_vars, '-i', str(inventory), '--check',
+                               expect_ok=False)
+        left = {name: machine.ssh("ls -d /etc/rackops /opt/rackops /var/log/rackops 2>/dev/null; systemctl "
+                                  "list-units --no-legend --plain 'rackops*' 'postgresql@*'", check=False).stdout
+                for name, machine in machines.items()}
+        left['controller'] = sorted(path.name for path in base.iterdir() if path.name == 'clouds.yaml')
         output = run_playbook(ROOT / 'playbooks/site.yml', site_vars, '-i', str(inventory))[1]
         yield {'base': base, 'machines': machines, 'inventory': inventory, 'vars': site_vars, 'output': output,
-               'env': {'OS_CLIENT_CONFIG_FILE': str(base / 'clouds.yaml')}}
+               'checked': checked, 'left_by_check': left, 'env': {'OS_CLIENT_CONFIG_FILE': str(base / 'clouds.yaml')}}
     finally:
         if os.environ.get('RACKOPS_TEST_KEEP_SITE'):  # to look around after a failure: tear down by hand
             print('kept: %s %s' % (base, {name: m.process.pid for name, m in machines.items() if m.process}))
@@ -122,10 +129,24 @@ def test_each_host_runs_its_part_under_systemd(site):
     assert clouds['clouds']['rackops']['auth']['endpoint'] == 'http://%s:6385' % address('site-api')
 
 
-def test_a_second_site_run_changes_nothing(site):
-    output = run_playbook(ROOT / 'playbooks/site.yml', site['vars'], '-i', str(site['inventory']))[1]
+def test_a_check_run_on_new_hosts_shows_the_changes_and_writes_nothing(site):
+    code, output = site['checked']
+    assert code == 0, output[-6000:]
     totals = recap(output)
-    assert totals['changed'] == 0 and totals['failed'] == 0, output[-4000:]
+    assert totals['failed'] == 0 and totals['changed'] > 0, output[-4000:]
+    # it shows each engine host's configuration, and (PostgreSQL's packages are on the hosts' image) the user and
+    # database the cluster would get
+    conf = output.split('TASK [rackops.baremetal.ironic : Write ironic.conf]', 1)[1].split('\n\n', 1)[0]
+    assert sorted(re.findall(r'^changed: \[(\S+)\]', conf, re.M)) == sorted(ENGINE_HOSTS), conf
+    assert 'a real run creates the user ironic and the database ironic' in output, output[-4000:]
+    assert site['left_by_check'] == {name: '' for name in HOSTS} | {'controller': []}, site['left_by_check']
+
+
+def test_a_second_site_run_changes_nothing(site):
+    for args in (('--check',), ()):
+        output = run_playbook(ROOT / 'playbooks/site.yml', site['vars'], '-i', str(site['inventory']), *args)[1]
+        totals = recap(output)
+        assert totals['changed'] == 0 and totals['failed'] == 0, (args, output[-4000:])
 
 
 def test_the_database_listens_on_the_site_network_and_admits_only_the_engine_hosts(site):

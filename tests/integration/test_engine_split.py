@@ -234,7 +234,7 @@ def test_status_tells_a_worker_that_crash_loops_under_its_running_master(split_e
         age = int(subprocess.run(['ps', '-o', 'etimes=', '-p', master], capture_output=True, text=True,
                                  check=True).stdout)
         time.sleep(max(0, 31 - age))
-        for _ in range(4):
+        for _look in range(4):
             result = split_engine.ctl_run('status')
             assert result.returncode == 1 and programs(split_engine)[name] == 'RUNNING', result.stderr
             time.sleep(3)

@@ -10,7 +10,7 @@ version_added: 0.1.0
 author:
   - rackops.baremetal developers (@rackops)
 description:
-  - Reads groups C(ironic_database) (one host, PostgreSQL), C(ironic_api) (one or more hosts running C(ironic-api))
+  - Reads groups C(ironic_database) (one host, PostgreSQL or MariaDB), C(ironic_api) (one or more hosts running C(ironic-api))
     and C(ironic_conductor) (one or more hosts running C(ironic-conductor)) and says, per host, what the
     rackops.baremetal.ironic role runs there and where the other hosts reach it.
   - A host in both C(ironic_api) and C(ironic_conductor) runs both (layout C(split)).

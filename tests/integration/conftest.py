@@ -32,6 +32,13 @@ VENV = os.environ.get('RACKOPS_TEST_VENV', '/var/tmp/rackops-test/ironic-venv')
 IMAGES = Path(os.environ.get('RACKOPS_TEST_IMAGES', '/var/tmp/rackops-test/images'))
 
 
+def install_database_driver(backend: str):
+    """Into the Ironic virtual environment the site tests copy into their hosts, the database driver the ironic
+    role asks for (the hosts have no way to PyPI, so it must be there already)."""
+    drivers = yaml.safe_load((ROOT / 'roles/ironic/vars/main.yml').read_text())['_ironic_database_drivers']
+    subprocess.run([VENV + '/bin/pip', 'install', '-q', *drivers[backend]], check=True, capture_output=True)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(('127.0.0.1', 0))

@@ -21,9 +21,14 @@ import signal
 import socket
 import subprocess
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import yaml
+
+# brings a network namespace with a bridge up and down (the virtual rack's own)
+NET = Path(__file__).resolve().parents[2] / 'roles/virtual_rack/files/vr-net.sh'
 CACHE = Path(os.environ.get('RACKOPS_TEST_MACHINES', '/var/tmp/rackops-test/machines'))
 RELEASE = 'bookworm'
 MIRROR = os.environ.get('RACKOPS_TEST_MIRROR', 'http://deb.debian.org/debian')
@@ -31,9 +36,9 @@ MIRROR = os.environ.get('RACKOPS_TEST_MIRROR', 'http://deb.debian.org/debian')
 # machines have no way to the package mirror (their network is the test's own bridge).
 PACKAGES = ['systemd', 'systemd-sysv', 'dbus', 'iproute2', 'openssh-server', 'python3', 'python3-apt', 'sudo',
             'python3-venv', 'python3-packaging', 'ipmitool', 'socat', 'qemu-utils', 'dnsmasq-base', 'ipxe', 'nginx-light', 'procps',
-            'postgresql']
+            'postgresql', 'mariadb-server', 'mariadb-client']
 # Changes to what is done to the root file system after debootstrap: part of the cache key.
-SETUP = 4
+SETUP = 6
 
 
 def root_filesystem(nice=False) -> Path:
@@ -60,9 +65,10 @@ def _build(root: Path, nice: bool) -> Path:
     subprocess.run((['nice', '-n', '10'] if nice else []) + debootstrap, check=True, capture_output=True, timeout=1800)
     # The system's own nginx would answer on :80 of every address: the pxe role runs its own.
     # systemd-networkd brings up host0 from the file each machine gets.
-    # Debian's PostgreSQL would start on every machine: the database role enables it where it belongs.
+    # Debian's PostgreSQL and MariaDB would start on every machine: the database role enables the one it runs.
     for command in (['systemctl', 'disable', 'nginx.service'], ['systemctl', 'mask', 'nginx.service'],
-                    ['systemctl', 'disable', 'postgresql.service'],
+                    ['systemctl', 'disable', 'postgresql.service'], ['systemctl', 'disable', 'mariadb.service'],
+                    ['systemctl', 'disable', 'mariadb.socket'],
                     ['systemctl', 'enable', 'systemd-networkd.service', 'ssh.service']):
         subprocess.run(['chroot', str(building), *command], check=True, capture_output=True)
     # a login prompt on the console would only wait: the machines are reached over SSH
@@ -187,3 +193,38 @@ def tcp_open(address: str, port: int, timeout=2.0) -> bool:
             return True
     except OSError:
         return False
+
+
+@contextmanager
+def site_hosts(base: Path, netns: str, host_if: str, subnet: str, hosts: dict, copy_in: tuple = ()):
+    """Hosts of a multi-host site on a bridge of their own, booted, with their inventory: yields (machines,
+    inventory path). hosts: {name: (address suffix, inventory groups, host variables)}; the controller is
+    subnet + '.1'. Copies copy_in into every host but those of group ironic_database.
+    RACKOPS_TEST_KEEP_SITE=1 keeps them running afterwards, to look around after a failure (tear down by hand).
+    """
+    machines = {}
+    subprocess.run(['sh', str(NET), 'up', netns, host_if, subnet + '.1/24', ''], check=True, capture_output=True)
+    try:
+        children: dict = {}
+        for name, (suffix, groups, _) in hosts.items():
+            machines[name] = make_machine(name, base, netns, 'br0', subnet + suffix + '/24',
+                                          copy_in=() if 'ironic_database' in groups else copy_in)
+        for machine in machines.values():
+            machine.boot()
+        for name, (_, groups, host_vars) in hosts.items():
+            for group in groups:
+                children.setdefault(group, {'hosts': {}})['hosts'][name] = dict(machines[name].inventory_vars(),
+                                                                                **host_vars)
+        inventory = base / 'site.yml'
+        inventory.write_text(yaml.safe_dump({'all': {'children': children}}))
+        yield machines, inventory
+    finally:
+        if os.environ.get('RACKOPS_TEST_KEEP_SITE'):
+            print('kept: %s %s' % (base, {name: m.process.pid for name, m in machines.items() if m.process}))
+        else:
+            for machine in machines.values():  # all at once: each takes its conductors' graceful shutdown
+                if machine.process and machine.process.poll() is None:
+                    machine.process.send_signal(signal.SIGTERM)
+            for machine in machines.values():
+                machine.stop()
+            subprocess.run(['sh', str(NET), 'down', netns, host_if], check=False, capture_output=True)

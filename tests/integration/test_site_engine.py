@@ -12,19 +12,17 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import subprocess
 import time
 
 import pytest
 import yaml
-from conftest import ROOT, VENV, make_base, recap, run_playbook, write_inventory
-from machines import make_machine
+from conftest import ROOT, VENV, install_database_driver, make_base, recap, run_playbook, write_inventory
+from machines import site_hosts
 
 NETNS, HOST_IF = 'rvr-site', 'rvhsite'
 SUBNET = '10.94.0'
 CONTROLLER = SUBNET + '.1'
-NET = ROOT / 'roles/virtual_rack/files/vr-net.sh'
 # name -> (address, inventory groups, host variables)
 HOSTS = {
     'site-db': ('.10', ['ironic_database'], {}),
@@ -47,55 +45,28 @@ def address(name):
     return SUBNET + HOSTS[name][0]
 
 
-def database_driver_pin() -> str:
-    drivers = yaml.safe_load((ROOT / 'roles/ironic/vars/main.yml').read_text())['_ironic_database_drivers']
-    return drivers['postgresql'][0]
-
-
 @pytest.fixture(scope='module')
 def site(engine):
-    # (engine: the session's engine made the Ironic virtual environment each engine host gets a copy of;
-    # the hosts have no way to PyPI, so the PostgreSQL driver the role asks for must be in it already)
-    subprocess.run([VENV + '/bin/pip', 'install', '-q', database_driver_pin()], check=True, capture_output=True)
+    # (engine: the session's engine made the Ironic virtual environment each engine host gets a copy of)
+    install_database_driver('postgresql')
     base = make_base('rackops-site-')
-    machines = {}
-    subprocess.run(['sh', str(NET), 'up', NETNS, HOST_IF, CONTROLLER + '/24', ''], check=True, capture_output=True)
     try:
-        for name in HOSTS:
-            machines[name] = make_machine(name, base, NETNS, 'br0', address(name) + '/24',
-                                          copy_in=() if name == 'site-db' else (VENV,))
-        for machine in machines.values():
-            machine.boot()
-        children = {}
-        for name, (suffix, groups, host_vars) in HOSTS.items():
-            assert address(name).endswith(suffix)
-            for group in groups:
-                hosts = children.setdefault(group, {'hosts': {}})['hosts']
-                hosts[name] = dict(machines[name].inventory_vars(), **host_vars)
-        inventory = base / 'site.yml'
-        inventory.write_text(yaml.safe_dump({'all': {'children': children}}))
-        site_vars = {'ironic_venv_dir': VENV, 'ironic_htpasswd_bcrypt_rounds': 4, 'ironic_config_overrides': SITE_CONFIG,
-                     'rackops_controller_clouds_yaml': str(base / 'clouds.yaml')}
-        # first a check run on the new hosts: what it left behind is looked at by its test
-        checked = run_playbook(ROOT / 'playbooks/site.yml', site_vars, '-i', str(inventory), '--check',
-                               expect_ok=False)
-        left = {name: machine.ssh("ls -d /etc/rackops /opt/rackops /var/log/rackops 2>/dev/null; systemctl "
-                                  "list-units --no-legend --plain 'rackops*' 'postgresql@*'", check=False).stdout
-                for name, machine in machines.items()}
-        left['controller'] = sorted(path.name for path in base.iterdir() if path.name == 'clouds.yaml')
-        output = run_playbook(ROOT / 'playbooks/site.yml', site_vars, '-i', str(inventory))[1]
-        yield {'base': base, 'machines': machines, 'inventory': inventory, 'vars': site_vars, 'output': output,
-               'checked': checked, 'left_by_check': left, 'env': {'OS_CLIENT_CONFIG_FILE': str(base / 'clouds.yaml')}}
+        with site_hosts(base, NETNS, HOST_IF, SUBNET, HOSTS, copy_in=(VENV,)) as (machines, inventory):
+            site_vars = {'ironic_venv_dir': VENV, 'ironic_htpasswd_bcrypt_rounds': 4,
+                         'ironic_config_overrides': SITE_CONFIG, 'rackops_controller_clouds_yaml': str(base / 'clouds.yaml')}
+            # first a check run on the new hosts: what it left behind is looked at by its test
+            checked = run_playbook(ROOT / 'playbooks/site.yml', site_vars, '-i', str(inventory), '--check',
+                                   expect_ok=False)
+            left = {name: machine.ssh("ls -d /etc/rackops /opt/rackops /var/log/rackops 2>/dev/null; systemctl "
+                                      "list-units --no-legend --plain 'rackops*' 'postgresql@*'", check=False).stdout
+                    for name, machine in machines.items()}
+            left['controller'] = sorted(path.name for path in base.iterdir() if path.name == 'clouds.yaml')
+            output = run_playbook(ROOT / 'playbooks/site.yml', site_vars, '-i', str(inventory))[1]
+            yield {'base': base, 'machines': machines, 'inventory': inventory, 'vars': site_vars, 'output': output,
+                   'checked': checked, 'left_by_check': left,
+                   'env': {'OS_CLIENT_CONFIG_FILE': str(base / 'clouds.yaml')}}
     finally:
-        if os.environ.get('RACKOPS_TEST_KEEP_SITE'):  # to look around after a failure: tear down by hand
-            print('kept: %s %s' % (base, {name: m.process.pid for name, m in machines.items() if m.process}))
-        else:
-            for machine in machines.values():  # all at once: each takes its conductors' graceful shutdown
-                if machine.process and machine.process.poll() is None:
-                    machine.process.send_signal(signal.SIGTERM)
-            for machine in machines.values():
-                machine.stop()
-            subprocess.run(['sh', str(NET), 'down', NETNS, HOST_IF], check=False, capture_output=True)
+        if not os.environ.get('RACKOPS_TEST_KEEP_SITE'):
             subprocess.run(['rm', '-rf', str(base)], check=False)
 
 

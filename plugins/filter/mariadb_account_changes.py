@@ -14,7 +14,7 @@ description:
     C(database<TAB>count) and C(account<TAB>host<TAB>password matches<TAB>grants)) with what the engine needs.
   - One account per engine host address, C('user'@'address'), with the password and every privilege on the
     database; an account of the user for an address not listed is dropped, so only the engine's hosts log in.
-  - Returns the changes in order, each as what to say (no password) and its SQL statement (with the password:
+  - Returns the changes in order, each as what to say (no password) and its SQL statement (with the password -
     use it with C(no_log)).
 options:
   _input:

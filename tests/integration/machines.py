@@ -206,12 +206,12 @@ def site_hosts(base: Path, netns: str, host_if: str, subnet: str, hosts: dict, c
     subprocess.run(['sh', str(NET), 'up', netns, host_if, subnet + '.1/24', ''], check=True, capture_output=True)
     try:
         children: dict = {}
-        for name, (suffix, groups, _) in hosts.items():
+        for name, (suffix, groups, _vars) in hosts.items():
             machines[name] = make_machine(name, base, netns, 'br0', subnet + suffix + '/24',
                                           copy_in=() if 'ironic_database' in groups else copy_in)
         for machine in machines.values():
             machine.boot()
-        for name, (_, groups, host_vars) in hosts.items():
+        for name, (_suffix, groups, host_vars) in hosts.items():
             for group in groups:
                 children.setdefault(group, {'hosts': {}})['hosts'][name] = dict(machines[name].inventory_vars(),
                                                                                 **host_vars)

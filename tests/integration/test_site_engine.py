@@ -13,6 +13,7 @@ import json
 import os
 import re
 import subprocess
+import threading
 import time
 
 import pytest
@@ -32,9 +33,10 @@ HOSTS = {
 }
 PREFIX = 'site-node-'
 # Ironic's defaults (a conductor is dead after 60 s without a heartbeat, the API's ring is rebuilt every
-# 15 s) made short, so the failover happens within the test
+# 15 s) made short, so the failover happens within the test; and fake deployments that take a while, so a rolling
+# restart finds some in flight
 SITE_CONFIG = {'conductor': {'heartbeat_interval': 5, 'heartbeat_timeout': 30},
-               'DEFAULT': {'hash_ring_reset_interval': 10}}
+               'DEFAULT': {'hash_ring_reset_interval': 10}, 'fake': {'deploy_delay': '2'}}
 ENGINE_HOSTS = ('site-api', 'site-c1', 'site-c2')
 # each engine host's json-rpc certificate, key and the site's CA; the CA's own files on the first API host
 TLS_DIR = '/etc/rackops/ironic/json-rpc-tls'
@@ -303,3 +305,79 @@ def test_a_conductor_host_that_loses_power_hands_its_nodes_over_and_takes_them_b
     assert recap(output)['failed'] == 0
     print('failover: %d node(s) taken over %.0f s after the plug was pulled, back %.0f s after the host was started'
           % (len(moved), takeover, back))
+
+
+def unit_window(machine, unit):
+    """When the unit last stopped and became active again, on the controller's monotonic clock (the machines
+    share the host's), in seconds."""
+    shown = machine.ssh('systemctl show -p ActiveExitTimestampMonotonic -p ActiveEnterTimestampMonotonic %s'
+                        % unit).stdout
+    values = dict(line.split('=', 1) for line in shown.split())
+    return int(values['ActiveExitTimestampMonotonic']) / 1e6, int(values['ActiveEnterTimestampMonotonic']) / 1e6
+
+
+def test_a_changed_setting_rolls_over_the_hosts_one_at_a_time_under_runs_in_flight(site):
+    conn = sdk(site)
+    # every conductor back and in the ring (the failover test above powered one off and on)
+    wait_until(lambda: sorted(c.hostname for c in conn.baremetal.conductors(details=True) if c.alive)
+               == sorted(address(name) for name in ENGINE_HOSTS), 120,
+               lambda: 'every conductor alive: %s' % conductor_registry(site))
+    # in the default group, which two hosts serve: a group one host serves has no conductor while it restarts
+    servers = {'site-roll-%d' % i: {'nics': [{'mac': '52:54:00:94:03:%02x' % i}]} for i in range(6)}
+    inventory = write_inventory(site['base'] / 'roll.yml', servers, {
+        'bmc': {'driver': 'fake-hardware'}, 'interfaces': {'deploy': 'fake', 'boot': 'fake'},
+        'image': {'source': 'http://127.0.0.1:9/disk.img', 'checksum': 'sha256:' + '0' * 64}})
+    extra = {'rackops_report_dir': str(site['base'] / 'reports-roll')}
+    run_playbook(ROOT / 'playbooks/enroll.yml', extra, '-i', str(inventory), env=site['env'])
+    # fleet runs one after the other, provision then undeploy, until the site run has ended
+    runs, stop = [], threading.Event()
+
+    def churn():
+        while not stop.is_set():
+            playbook = 'undeploy.yml' if len(runs) % 2 else 'provision.yml'
+            started = time.monotonic()
+            code, output = run_playbook(ROOT / 'playbooks' / playbook, extra, '-i', str(inventory), env=site['env'],
+                                        expect_ok=False)
+            runs.append({'playbook': playbook, 'began': started, 'ended': time.monotonic(), 'rc': code,
+                         'output': output})
+
+    fleet = threading.Thread(target=churn)
+    began = time.monotonic()
+    fleet.start()
+    try:
+        changed = dict(site['vars'], ironic_config_overrides=dict(
+            SITE_CONFIG, conductor=dict(SITE_CONFIG['conductor'], sync_power_state_interval=67)))
+        code, output = run_playbook(ROOT / 'playbooks/site.yml', changed, '-i', str(site['inventory']),
+                                    expect_ok=False)
+    finally:
+        stop.set()
+        fleet.join(timeout=600)
+    assert code == 0, output[-6000:]
+    # one host at a time: the engine's play went over them in batches of one, each restarted in its own
+    assert output.count('TASK [Install the engine\'s part on each host]') == len(ENGINE_HOSTS), output[-6000:]
+    restarted = re.findall(r'RUNNING HANDLER \[rackops\.baremetal\.ironic : Restart ironic\] \**\s*changed: \[(\S+)\]',
+                           output)
+    assert restarted == list(ENGINE_HOSTS), output[-6000:]
+    machines = site['machines']
+    for name in ENGINE_HOSTS:
+        conf = machines[name].ssh('cat /etc/rackops/ironic/ironic.conf').stdout
+        assert 'sync_power_state_interval = 67' in conf, name
+    windows = {name: unit_window(machines[name], 'rackops-ironic-conductor-1.service') for name in ENGINE_HOSTS}
+    order = sorted(windows.values())
+    assert all(began < stopped < active for stopped, active in order), windows
+    assert all(before[1] < after[0] for before, after in zip(order, order[1:])), 'restarts overlap: %s' % windows
+    # and the fleet never noticed: no run failed, and runs were in flight while each host restarted
+    assert runs, 'no fleet run finished'
+    failed = [run for run in runs if run['rc'] != 0]
+    assert not failed, 'a fleet run failed during the rolling change: %s' % failed[0]['output'][-4000:]
+    for name, (stopped, active) in windows.items():
+        assert any(run['began'] < active and run['ended'] > stopped for run in runs), \
+            'no fleet run in flight while %s restarted (%.0f-%.0f s): %s' % (
+                name, stopped - began, active - began,
+                [(run['playbook'], round(run['began'] - began), round(run['ended'] - began)) for run in runs])
+    final = 'available' if runs[-1]['playbook'] == 'undeploy.yml' else 'active'
+    assert {n.name: n.provision_state for n in conn.baremetal.nodes() if n.name in servers} == {
+        name: final for name in servers}
+    print('rolling change: %s; %d fleet run(s) in flight, none failed' % (
+        ', '.join('%s down %.1f s' % (name, active - stopped) for name, (stopped, active) in windows.items()),
+        len(runs)))

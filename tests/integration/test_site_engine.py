@@ -307,6 +307,12 @@ def test_a_conductor_host_that_loses_power_hands_its_nodes_over_and_takes_them_b
           % (len(moved), takeover, back))
 
 
+def restarted_hosts(output):
+    """The hosts the engine's restart handler changed, in the order they finished."""
+    blocks = output.split('RUNNING HANDLER [rackops.baremetal.ironic : Restart ironic]')[1:]
+    return [host for block in blocks for host in re.findall(r'^changed: \[(\S+)\]', block.split('\n\n', 1)[0], re.M)]
+
+
 def unit_window(machine, unit):
     """When the unit last stopped and became active again, on the controller's monotonic clock (the machines
     share the host's), in seconds."""
@@ -353,10 +359,9 @@ def test_a_changed_setting_rolls_over_the_hosts_one_at_a_time_under_runs_in_flig
         stop.set()
         fleet.join(timeout=600)
     assert code == 0, output[-6000:]
-    # one host at a time: the engine's play went over them in batches of one, each restarted in its own
-    assert output.count('TASK [Install the engine\'s part on each host]') == len(ENGINE_HOSTS), output[-6000:]
-    restarted = re.findall(r'RUNNING HANDLER \[rackops\.baremetal\.ironic : Restart ironic\] \**\s*changed: \[(\S+)\]',
-                           output)
+    site['vars'] = changed  # the site's configuration now, for the tests after this one
+    # one host at a time, in the play's order (when each went down and came back: below)
+    restarted = restarted_hosts(output)
     assert restarted == list(ENGINE_HOSTS), output[-6000:]
     machines = site['machines']
     for name in ENGINE_HOSTS:
@@ -381,3 +386,30 @@ def test_a_changed_setting_rolls_over_the_hosts_one_at_a_time_under_runs_in_flig
     print('rolling change: %s; %d fleet run(s) in flight, none failed' % (
         ', '.join('%s down %.1f s' % (name, active - stopped) for name, (stopped, active) in windows.items()),
         len(runs)))
+
+
+def registry_hardware_types(site, host):
+    """The hardware types Ironic's database lists for the conductor of this host (what the API's ring reads)."""
+    return site['machines']['site-db'].ssh(
+        "runuser -u postgres -- psql -XAt -d ironic -c \"SELECT h.hardware_type FROM conductors c JOIN "
+        "conductor_hardware_interfaces h ON h.conductor_id = c.id WHERE c.hostname = '%s' AND c.online "
+        "GROUP BY h.hardware_type ORDER BY 1\"" % address(host)).stdout.split()
+
+
+def test_a_rolling_restart_interrupted_after_its_drain_is_finished_by_the_next_run(site):
+    # a run stopped between a host's drain and its restart (Ctrl-C, a lost SSH connection): the conductor runs,
+    # with the new configuration already, but Ironic's ring leaves it out
+    machines = site['machines']
+    types = registry_hardware_types(site, 'site-c1')
+    assert 'fake-hardware' in types, types
+    drained = machines['site-c1'].ssh('/opt/rackops/ironic/bin/rackops-ironicctl drain').stdout.split()
+    assert drained == [address('site-c1')], drained
+    assert registry_hardware_types(site, 'site-c1') == []
+    assert machines['site-c1'].ssh('/opt/rackops/ironic/bin/rackops-ironicctl drained').stdout.split() == drained
+    assert machines['site-c2'].ssh('/opt/rackops/ironic/bin/rackops-ironicctl drained').stdout.split() == []
+    # the next run (the same configuration) restarts that host alone, and its conductor is back in the ring
+    output = run_playbook(ROOT / 'playbooks/site.yml', site['vars'], '-i', str(site['inventory']))[1]
+    restarted = restarted_hosts(output)
+    assert restarted == ['site-c1'], output[-6000:]
+    assert recap(output)['changed'] == 2, output[-6000:]  # the check that found it, and the restart
+    assert registry_hardware_types(site, 'site-c1') == types

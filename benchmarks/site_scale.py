@@ -88,7 +88,8 @@ class Site:
         return found
 
     def cpu(self):
-        """{(host, kind): CPU seconds} of the processes running now (one that ended took its seconds along)."""
+        """{(host, kind): CPU seconds} of the processes running now, with those of their children that ended
+        (a database connection's backend process ends with it: its parent, the postmaster, counts its time)."""
         namespaces = self.namespaces()
         seconds: dict = {}
         for entry in os.scandir('/proc'):
@@ -105,7 +106,8 @@ class Site:
             except OSError:  # ended meanwhile
                 continue
             kind = next((label for needle, label in KINDS if needle in command), 'other')
-            seconds[(host, kind)] = seconds.get((host, kind), 0) + (int(fields[11]) + int(fields[12])) / CLK_TCK
+            # utime, stime, cutime, cstime (proc(5) fields 14-17)
+            seconds[(host, kind)] = seconds.get((host, kind), 0) + sum(map(int, fields[11:15])) / CLK_TCK
         return seconds
 
 
@@ -130,11 +132,13 @@ def run(label, playbook, inventory, cloud_env, work, site, extra=None, limit=Non
     if proc.returncode:
         raise SystemExit('%s failed:\n%s\n%s' % (label, failures(proc.stdout), proc.stderr[-2000:]))
     rss_kib, user, system = rusage.read_text().split()[-3:]
-    in_modules, others = module_time(json.loads(times.read_text()))
+    tasks = json.loads(times.read_text())
+    in_modules, others = module_time(tasks)
     used = {key: after.get(key, 0) - before.get(key, 0) for key in after}
     result = {'label': label, 'wall': wall, 'nodes': nodes, 'per_node': wall / nodes,
               'changed': changed_total(proc.stdout), 'rss_mib': int(rss_kib) / 1024,
               'controller_cpu': float(user) + float(system), 'outside_modules': wall - in_modules,
+              'before_first_task': wall - sum(task['seconds'] for task in tasks),
               'costliest_outside': [(task['name'], task['seconds']) for task in others[:4]], 'cpu': used}
     report(result)
     return result
@@ -160,9 +164,10 @@ def module_time(tasks):
 def report(result):
     print('\n%-52s %8.1f s  %7.1f ms/node  changed=%d' % (
         result['label'], result['wall'], 1000 * result['per_node'], result['changed']), flush=True)
-    print('    ansible-playbook: peak RSS %.0f MiB, CPU %.1f s; outside the fleet modules %.1f s (costliest: %s)' % (
-        result['rss_mib'], result['controller_cpu'], result['outside_modules'],
-        ', '.join('%s %.1f s' % item for item in result['costliest_outside'])))
+    costliest = ', '.join('%s %.1f s' % item for item in result['costliest_outside'])
+    print('    ansible-playbook: peak RSS %.0f MiB, CPU %.1f s; outside the fleet modules %.1f s (before the first task '
+          '%.1f s; costliest tasks: %s)' % (result['rss_mib'], result['controller_cpu'], result['outside_modules'],
+                                            result['before_first_task'], costliest))
     hosts = sorted({host for host, _kind in result['cpu']})
     print('    CPU s on the hosts: ' + '; '.join(
         host + ' ' + ', '.join('%s %.1f' % (kind, seconds) for (where, kind), seconds in sorted(result['cpu'].items())

@@ -33,6 +33,15 @@ MAINTENANCE_FIELDS = ['fault', 'maintenance_reason']
 # node to `deploy failed` first and a worker writes last_error a moment later. A node seen failed
 # with no last_error yet is looked at again for this long before it is reported without one.
 LAST_ERROR_GRACE = 10.0
+# A list of the whole fleet costs the API more the more nodes it has (about 2 s for 5,000 on a busy 2-core
+# site, benchmarks/site_scale.py): the next cycle's list comes at least this many times its own duration later,
+# so the lists of a wait take at most a fifth of the API's time however big the fleet.
+POLL_SPACING = 4
+
+
+def poll_pause(interval, poll_seconds):
+    """Seconds from the end of one list-poll to the next: the wait interval, longer after a slow list."""
+    return max(interval, POLL_SPACING * poll_seconds)
 
 
 def field_getter(node):
@@ -163,12 +172,14 @@ def wait_for(list_nodes, results, check, timeout, interval=1.0, progress=None,
     waiting = {r.uuid: r for r in results if not r.failed and r.uuid}
     deadline = clock() + timeout
     while waiting:
+        listed = clock()
         try:
             by_uuid = _by_uuid(list_nodes())
         except BaremetalError as exc:  # the API gone for longer than the client rides out
             for result in waiting.values():
                 _lose_sight(result, exc)
             break
+        pause = poll_pause(interval, clock() - listed)
         for uuid, result in list(waiting.items()):
             node = by_uuid.get(uuid)
             if node is None:
@@ -191,7 +202,7 @@ def wait_for(list_nodes, results, check, timeout, interval=1.0, progress=None,
             for result in waiting.values():
                 _time_out(result, timeout)
             break
-        sleep(interval)
+        sleep(pause)
 
 
 def _by_uuid(nodes):
@@ -278,17 +289,20 @@ def run_pipeline(results, steps, list_nodes, concurrency, timeout, interval=1.0)
     lost = []  # the API's error, once it is gone for longer than the client rides out
 
     def poll(pool):
+        """One list of the fleet decides the waiting nodes; returns how long the list took."""
+        listed = time.monotonic()
         if not lost:
             try:
                 by_uuid = _by_uuid(list_nodes())
             except BaremetalError as exc:
                 lost.append(exc)
+        took = time.monotonic() - listed
         if lost:
             for uuid, (result, _check, _deadline) in list(waiting.items()):
                 del waiting[uuid]
                 _lose_sight(result, lost[0])
                 advance(result, pool)
-            return
+            return took
         now = time.monotonic()
         for uuid, (result, check, deadline) in list(waiting.items()):
             node = by_uuid.get(uuid)
@@ -304,6 +318,7 @@ def run_pipeline(results, steps, list_nodes, concurrency, timeout, interval=1.0)
             elif verdict != 'done':
                 result.fail(verdict)
             advance(result, pool)
+        return took
 
     workers = max(1, min(concurrency, len(sequences)))
     next_poll = None
@@ -328,8 +343,8 @@ def run_pipeline(results, steps, list_nodes, concurrency, timeout, interval=1.0)
             elif next_poll is not None:
                 time.sleep(max(0.0, next_poll - time.monotonic()))
             if waiting and next_poll is not None and time.monotonic() >= next_poll:
-                poll(pool)
-                next_poll = time.monotonic() + interval if waiting else None
+                took = poll(pool)
+                next_poll = time.monotonic() + poll_pause(interval, took) if waiting else None
     return {name: round(end - start, 2) for name, (start, end) in spans.items() if end is not None}
 
 

@@ -115,10 +115,9 @@ class InspectManager(FleetTask):
         self.started = []
 
     def list_records(self):
-        # raw: openstacksdk's node has no field for the inspection's end (1.81); get_json retries itself
+        # raw: openstacksdk's node has no field for the inspection's end (1.81); the client retries itself
         try:
-            return self.module.client.get_json('list nodes', '/nodes', microversion=MICROVERSION,
-                                               params={'fields': ','.join(READ_FIELDS)})['nodes']
+            return self.module.client.list_node_records(READ_FIELDS, microversion=MICROVERSION)
         except BaremetalError as exc:
             self.module.fail(**exc.as_result())
         return None  # not reached: fail() exits

@@ -1,6 +1,8 @@
 """The client's first use of the baremetal proxy (API version discovery) rides out an API that is restarting."""
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 from keystoneauth1 import exceptions as ksa_exceptions
 
@@ -42,3 +44,45 @@ def test_an_api_that_answers_after_a_restart_is_waited_for():
 def test_an_api_that_never_answers_fails_the_task_clearly():
     with pytest.raises(Ended, match='Failed to reach Ironic: Unable to find a version discovery document'):
         client(failures=1000, outage=0).baremetal  # pylint: disable=expression-not-assigned
+
+
+class Response:
+    status_code = 200
+
+    def __init__(self, body):
+        self.body = body
+
+    def json(self):
+        return self.body
+
+
+class PagedNodes:
+    """The API's GET /v1/nodes: at most `page` nodes an answer, a `next` link while more remain."""
+
+    def __init__(self, total, page):
+        self.nodes = [{'uuid': 'u%04d' % i, 'provision_state': 'available'} for i in range(total)]
+        self.page = page
+        self.asked = []
+
+    def get(self, path, params=None, microversion=None):
+        self.asked.append((path, dict(params), microversion))
+        start = 0
+        if 'marker' in params:
+            start = [n['uuid'] for n in self.nodes].index(params['marker']) + 1
+        nodes = self.nodes[start:start + self.page]
+        body = {'nodes': nodes}
+        if len(nodes) == self.page:
+            body['next'] = 'http://api:6385/v1/nodes?marker=%s' % nodes[-1]['uuid']
+        return Response(body)
+
+
+@pytest.mark.parametrize('total', [0, 999, 1000, 2500])
+def test_the_fleet_list_reads_every_page(total):
+    ironic = client(failures=0, outage=0)
+    api = PagedNodes(total, page=1000)
+    ironic._conn = SimpleNamespace(baremetal=api)  # pylint: disable=protected-access
+    records = ironic.list_node_records(['provision_state'])
+    assert [r['uuid'] for r in records] == [n['uuid'] for n in api.nodes]
+    # the marker needs the uuid, asked for though the caller did not; one call a page (and one that finds the end)
+    assert all(params['fields'] == 'uuid,provision_state' and version == '1.8' for _path, params, version in api.asked)
+    assert len(api.asked) == total // 1000 + 1

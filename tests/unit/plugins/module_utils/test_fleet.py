@@ -9,6 +9,7 @@ import pytest
 from ansible_collections.rackops.baremetal.plugins.module_utils._errors import BaremetalError
 from ansible_collections.rackops.baremetal.plugins.module_utils._fleet import (
     NodeResult,
+    poll_pause,
     run_phase,
     run_pipeline,
     summarize,
@@ -323,3 +324,22 @@ def test_a_pipeline_that_loses_the_api_polls_no_more_and_reports_every_node():
     assert all('lost the Ironic API' in r.msg and 'verifying' in r.msg for r in fleet[1:])
     # once gone, gone: the nodes that were waiting are not polled for again, one by one
     assert len(calls) == 2
+
+
+def test_a_slow_list_of_a_big_fleet_spaces_the_next_ones_out():
+    # a list that takes 3 s (a big fleet on a busy API): the next comes 4 x 3 s later, not after the 1 s interval
+    fleet = results(2)
+    clock, pauses = [0.0], []
+
+    def slow_list():
+        clock[0] += 3.0
+        return [{'uuid': 'u0', 'provision_state': 'verifying' if clock[0] < 20 else 'manageable'},
+                {'uuid': 'u1', 'provision_state': 'manageable'}]
+
+    def sleep(seconds):
+        pauses.append(seconds)
+        clock[0] += seconds
+
+    wait_for(slow_list, fleet, manageable_check, timeout=600, interval=1, clock=lambda: clock[0], sleep=sleep)
+    assert pauses == [12.0, 12.0] and not any(r.failed for r in fleet)
+    assert poll_pause(1, 0.05) == 1 and poll_pause(2, 1.5) == 6.0

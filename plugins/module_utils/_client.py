@@ -42,8 +42,10 @@ else:
 
 # get_json(missing=...) default: a 404 is an error like any other
 _RAISE = object()
-# the lowest API version that takes ?fields= (what the fleet's list-poll asks for is older)
-POLL_MICROVERSION = '1.8'
+# The fleet's list-poll: ?fields= needs 1.8, and before 1.39 the API shows a node in 'inspect wait'
+# as 'inspecting' (it hid the state from clients older than it), so a wait sees the state as it is
+# from 1.39 on.
+POLL_MICROVERSION = '1.39'
 
 
 def is_sdk_error(exc):

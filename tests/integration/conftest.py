@@ -45,14 +45,23 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def recap_by_host(output: str) -> dict:
+    """The PLAY RECAP counters of each host: {host: {counter: value}}."""
+    assert 'PLAY RECAP' in output, 'no PLAY RECAP in:\n' + output[-3000:]
+    hosts: dict = {}
+    for line in output.split('PLAY RECAP', 1)[1].splitlines():
+        match = re.match(r'^(\S+)\s+:\s+ok=', line)
+        if match:
+            hosts[match.group(1)] = {key: int(value) for key, value in re.findall(r'(\w+)=(\d+)', line)}
+    return hosts
+
+
 def recap(output: str) -> dict:
     """The PLAY RECAP counters, summed over all hosts."""
-    assert 'PLAY RECAP' in output, 'no PLAY RECAP in:\n' + output[-3000:]
     totals: dict = {}
-    for line in output.split('PLAY RECAP', 1)[1].splitlines():
-        if re.match(r'^\S+\s+:\s+ok=', line):
-            for key, value in re.findall(r'(\w+)=(\d+)', line):
-                totals[key] = totals.get(key, 0) + int(value)
+    for counts in recap_by_host(output).values():
+        for key, value in counts.items():
+            totals[key] = totals.get(key, 0) + value
     return totals
 
 

@@ -96,3 +96,23 @@ def test_a_fleet_goes_through_the_engine_and_a_second_site_run_changes_nothing(m
         output = run_playbook(ROOT / 'playbooks/site.yml', mariadb_site['vars'], '-i', str(mariadb_site['inventory']),
                               *args)[1]
         assert recap(output)['changed'] == 0, (args, output[-4000:])
+
+
+def test_switching_the_database_engine_of_a_running_site_is_refused_and_changes_nothing(mariadb_site):
+    # PostgreSQL asked for on the host whose MariaDB holds the engine's data: the engine would start on an empty
+    # database. The run stops at the database host, before anything is installed or any engine host changes.
+    db = mariadb_site['machines']['mdb-db']
+    nodes = sql(mariadb_site, 'SELECT COUNT(*) FROM ironic.nodes').strip()
+    code, output = run_playbook(ROOT / 'playbooks/site.yml', dict(mariadb_site['vars'], database_engine='postgresql'),
+                                '-i', str(mariadb_site['inventory']), expect_ok=False)
+    assert code != 0
+    said = ' '.join(output.split())  # (however the result's YAML wraps the message)
+    assert all(part in said for part in ('database_engine: mdb-db keeps the engine', 'database ironic in mariadb, not '
+                                         'postgresql', 'Nothing was changed.')), output[-4000:]
+    totals = recap(output)
+    assert totals['changed'] == 0 and totals['failed'] == 1, output[-4000:]
+    assert 'TASK [rackops.baremetal.ironic' not in output, output[-4000:]
+    assert db.ssh('systemctl is-active mariadb.service postgresql.service', check=False).stdout.split() == [
+        'active', 'inactive']
+    assert db.ssh('cat /etc/rackops/database/ironic.engine').stdout.strip() == 'mariadb'
+    assert sql(mariadb_site, 'SELECT COUNT(*) FROM ironic.nodes').strip() == nodes

@@ -43,6 +43,14 @@ options:
     type: str
     choices: [enabled, disabled]
     default: enabled
+  web_console_port:
+    description:
+      - Where the site serves the consoles to browsers (the C(pxe) role's
+        O(rackops.baremetal.pxe#role:main:pxe_web_console_port), on the host of the socat consoles). Each enabled
+        C(ipmitool-socat) console's result then has C(web_url), V(http://<its address>:<this port>/?<its port>).
+      - V(0) (the default), none.
+    type: int
+    default: 0
 notes:
   - The C(ipmitool-socat) console listens on the conductor's C([console]socat_address), one port per console from
     C([console]port_range) (the C(ironic) role's O(rackops.baremetal.ironic#role:main:ironic_console_address) and
@@ -91,6 +99,11 @@ nodes:
           off.
       type: dict
       sample: {type: socat, url: "tcp://10.20.0.1:10000"}
+    web_url:
+      description: The console's page for browsers (with O(web_console_port), for a C(socat) console that is on).
+      type: str
+      returned: when O(web_console_port) is set and the console is a socat one that is on
+      sample: "http://10.20.0.1:4200/?10000"
     elapsed: {description: "Seconds spent on this node.", type: float}
 retries:
   description: Calls Ironic answered with HTTP 409 or 503 and that were retried.
@@ -98,6 +111,8 @@ retries:
   type: list
   elements: dict
 '''
+
+import re
 
 from ansible_collections.rackops.baremetal.plugins.module_utils._fleet import WAIT_FIELDS, field_getter, run_phase, wait_for
 from ansible_collections.rackops.baremetal.plugins.module_utils._fleet_options import (
@@ -111,6 +126,18 @@ def console_enabled(record):
     """Whether a node record says its console is on (a dict has Ironic's name, an SDK node its own)."""
     get = field_getter(record)
     return bool(get('console_enabled') if get('console_enabled') is not None else get('is_console_enabled'))
+
+
+def web_console_url(console_info, web_port):
+    """The browsers' page of a socat console (the pxe role's shellinabox, on the console's own address), or None.
+
+    tcp://10.20.0.1:10000 -> http://10.20.0.1:4200/?10000; the page connects to that port of that address."""
+    if not web_port or not console_info or console_info.get('type') != 'socat':
+        return None
+    match = re.match(r'^tcp://(\[[0-9a-fA-F:.]+\]|[^:/\[\]]+):(\d+)$', console_info.get('url') or '')
+    if not match:
+        return None
+    return 'http://%s:%d/?%s' % (match.group(1), web_port, match.group(2))
 
 
 def console_verdict(want, record):
@@ -168,9 +195,13 @@ class ConsoleManager(FleetTask):
         result.extra['console_enabled'] = bool(console.get('console_enabled'))
         result.extra['console_info'] = console.get('console_info')
         url = (console.get('console_info') or {}).get('url')
+        web_url = web_console_url(console.get('console_info'), self.params['web_console_port'])
+        if web_url:
+            result.extra['web_url'] = web_url
         if url:
             # the address in the message too: the playbooks' per-node table shows it
-            result.msg = '; '.join(result.actions + ['console at %s' % url])
+            result.msg = '; '.join(result.actions + ['console at %s' % url]
+                                   + (['in a browser at %s' % web_url] if web_url else []))
 
     def run(self):
         records = self.module.call('list nodes', lambda: list(self.baremetal.nodes(fields=CONSOLE_FIELDS)))
@@ -191,6 +222,7 @@ def main():
         node=dict(type='str'),
         nodes=dict(type='list', elements='str'),
         state=dict(type='str', choices=['enabled', 'disabled'], default='enabled'),
+        web_console_port=dict(type='int', default=0),
     )
     argument_spec.update(FLEET_ARGUMENT_SPEC)
     module = IronicModule(argument_spec, supports_check_mode=True, mutually_exclusive=[('node', 'nodes')],

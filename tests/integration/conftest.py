@@ -18,6 +18,7 @@ import tempfile
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from base64 import b64encode
 from dataclasses import dataclass
@@ -179,6 +180,45 @@ def engine_vars(base: Path, port: int) -> dict:
             'inspector': {'require_managed_boot': False},
         },
     }
+
+
+class WebConsole:
+    """A browser's side of one shellinabox terminal session, as its page's script speaks to shellinaboxd: a POST
+    opens the session (for the page's own URL), each further POST answers with the terminal's output since the
+    one before (it waits for some), and keys go as hex."""
+
+    def __init__(self, page_url: str, timeout: float = 30):
+        self.base = page_url.split('?', 1)[0]
+        self.timeout = timeout
+        reply = self._post(self.base, {'width': 80, 'height': 24, 'rooturl': page_url})
+        self.session = reply['session']
+        self.seen = reply.get('data', '')
+
+    def _post(self, url: str, fields: dict) -> dict:
+        request = urllib.request.Request(url, data=urllib.parse.urlencode(fields).encode(), headers={
+            'Content-Type': 'application/x-www-form-urlencoded; charset=utf-8'})
+        with urllib.request.urlopen(request, timeout=self.timeout) as response:
+            body = response.read().decode('utf-8', 'replace')
+        # (a POST of keys is answered with a page of no interest)
+        return json.loads(body) if body.lstrip().startswith('{') else {}
+
+    def send(self, text: str):
+        self._post(self.base + '?', {'width': 80, 'height': 24, 'session': self.session,
+                                     'keys': ''.join('%02X' % ord(char) for char in text)})
+
+    def read_until(self, wanted: str, seconds: float = 60, poke: str | None = None) -> str:
+        """Everything the terminal showed, once it shows wanted or after seconds; poke is typed on each poll."""
+        deadline = time.monotonic() + seconds
+        while wanted not in self.seen and time.monotonic() < deadline:
+            if poke:
+                self.send(poke)
+            try:
+                self.seen += self._post(self.base, {'width': 80, 'height': 24, 'session': self.session}).get('data', '')
+            except urllib.error.HTTPError as error:
+                if error.code == 400:  # the session ended (its command exited): nothing more to read
+                    break
+                raise
+        return self.seen
 
 
 def make_base(prefix: str) -> Path:

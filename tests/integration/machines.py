@@ -36,9 +36,9 @@ MIRROR = os.environ.get('RACKOPS_TEST_MIRROR', 'http://deb.debian.org/debian')
 # machines have no way to the package mirror (their network is the test's own bridge).
 PACKAGES = ['systemd', 'systemd-sysv', 'dbus', 'iproute2', 'openssh-server', 'python3', 'python3-apt', 'sudo',
             'python3-venv', 'python3-packaging', 'ipmitool', 'socat', 'qemu-utils', 'dnsmasq-base', 'ipxe', 'nginx-light', 'procps',
-            'postgresql', 'mariadb-server', 'mariadb-client']
+            'postgresql', 'mariadb-server', 'mariadb-client', 'shellinabox']
 # Changes to what is done to the root file system after debootstrap: part of the cache key.
-SETUP = 6
+SETUP = 7
 
 
 def root_filesystem(nice=False) -> Path:
@@ -66,7 +66,9 @@ def _build(root: Path, nice: bool) -> Path:
     # The system's own nginx would answer on :80 of every address: the pxe role runs its own.
     # systemd-networkd brings up host0 from the file each machine gets.
     # Debian's PostgreSQL and MariaDB would start on every machine: the database role enables the one it runs.
+    # Debian's shellinabox (a login page on port 4200) too: the pxe role keeps it off where it installs it.
     for command in (['systemctl', 'disable', 'nginx.service'], ['systemctl', 'mask', 'nginx.service'],
+                    ['systemctl', 'disable', 'shellinabox.service'],
                     ['systemctl', 'disable', 'postgresql.service'], ['systemctl', 'disable', 'mariadb.service'],
                     ['systemctl', 'disable', 'mariadb.socket'],
                     ['systemctl', 'enable', 'systemd-networkd.service', 'ssh.service']):

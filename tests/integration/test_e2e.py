@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import IMAGES, VENV, make_base, recap, run_playbook
+from conftest import IMAGES, VENV, WebConsole, make_base, recap, run_playbook
 from machines import make_machine, tcp_open
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,7 +40,10 @@ SUBNET = LAB_ADDRESS.rsplit('.', 1)[0]
 SITE_ADDRESS = SUBNET + '.2/24'
 SITE_IP = SUBNET + '.2'
 HTTP_PORT = 8080
-UNITS = ['rackops-ironic.service', 'rackops-pxe-dnsmasq.service', 'rackops-pxe-http.service']
+# the site's browser consoles (shellinabox behind the site's nginx): not Debian's own port 4200
+WEB_CONSOLE_PORT = 4280
+UNITS = ['rackops-ironic.service', 'rackops-pxe-dnsmasq.service', 'rackops-pxe-http.service',
+         'rackops-pxe-webconsole.service']
 MAC_PREFIX = '52:54:00:95:00'
 # name -> (firmware, BMC)
 MACHINES = {'e2e-bios': ('bios', 'ipmi'), 'e2e-uefi': ('uefi', 'redfish')}
@@ -77,6 +80,7 @@ def lab(engine, e2e_prebuild):
         # the site, on the provisioning host: its interface and address on the rack's bridge
         'rackops_provisioning_interface': 'host0', 'rackops_provisioning_address': SITE_ADDRESS,
         'rackops_provisioning_http_port': HTTP_PORT, 'rackops_site_images': False,
+        'rackops_web_console_port': WEB_CONSOLE_PORT,
         'rackops_controller_clouds_yaml': str(base / 'clouds.yaml'),
         'ironic_venv_dir': VENV, 'ironic_htpasswd_bcrypt_rounds': 4,
         'rackops_report_dir': str(base / 'reports'), 'rackops_cloud': 'rackops',
@@ -410,6 +414,17 @@ def test_the_ipmi_machines_serial_console_through_ironic(lab):
         seen = read_console(sock, b'Password:')
         assert b'Password:' in seen, seen[-2000:]
         sock.sendall(b'\x03\r')  # no password: back to the login prompt
+    # the same console in a browser: the site's shellinabox page for it, whose terminal is that serial port
+    page = 'http://%s:%d/?%d' % (SITE_IP, WEB_CONSOLE_PORT, port)
+    assert 'in a browser at %s' % page in output, output[-3000:]
+    with urllib.request.urlopen(page, timeout=10) as response:
+        assert response.status == 200 and b'<title>Shell In A Box</title>' in response.read()
+    terminal = WebConsole(page)
+    seen = terminal.read_until('login:', 60, poke='\r')
+    assert 'login:' in seen and name in seen, seen[-2000:]
+    terminal.send('root\r')
+    assert 'Password:' in terminal.read_until('Password:', 30), terminal.seen[-2000:]
+    terminal.send('\x03\r')
     assert recap(provision(lab, 'console.yml', hosts=name)[1])['changed'] == 0
     output = provision(lab, 'console.yml', '-e', 'rackops_console=disabled', hosts=name)[1]
     assert recap(output)['changed'] == 1, output[-3000:]

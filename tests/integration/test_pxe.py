@@ -11,13 +11,17 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import socket
 import subprocess
+import threading
 import time
+import urllib.request
 import uuid
 from pathlib import Path
 
 import pytest
-from conftest import make_base, recap, run_playbook
+from conftest import WebConsole, make_base, recap, run_playbook
+from machines import tcp_open
 
 HOST_IP = '10.98.0.1'
 KNOWN_MAC = '52:54:00:9e:00:01'
@@ -166,6 +170,76 @@ def test_bad_input_is_refused_before_anything_is_written(pxe, net, tmp_path):
         rc, output = run_playbook(pxe['playbook'], dict(pxe['vars'], **overrides), expect_ok=False)
         assert rc != 0 and message in output, output[-2000:]
     assert (pxe['base'] / 'etc/dnsmasq.conf').read_text() == before
+
+
+class FakeSerialConsole:
+    """What Ironic's socat console is to whoever connects: a machine's serial port, here a getty's prompt that
+    echoes what is typed."""
+
+    def __init__(self, address, port):
+        self.server = socket.create_server((address, port))
+        self.server.settimeout(0.5)
+        self.running = True
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self):
+        while self.running:
+            try:
+                conn, _ = self.server.accept()
+            except socket.timeout:
+                continue
+            threading.Thread(target=self.getty, args=(conn,), daemon=True).start()
+
+    @staticmethod
+    def getty(conn):
+        with conn:
+            conn.sendall(b'\r\nnode-1 login: ')
+            while data := conn.recv(100):
+                conn.sendall(data.replace(b'\r', b'\r\n'))
+
+    def close(self):
+        self.running = False
+        self.thread.join()
+        self.server.close()
+
+
+def test_a_browser_reaches_the_serial_consoles_and_nothing_else(pxe, net):
+    # the role's shellinabox behind its nginx, on the provisioning address: each page is one console of the
+    # engine's port range there (here a stand-in for Ironic's socat), and only those
+    web_port = pxe['port'] + 1
+    first = 19000 + os.getpid() % 500
+    console = FakeSerialConsole(HOST_IP, first + 3)
+    web = {'pxe_web_console_port': web_port, 'pxe_web_console_target_ports': '%d:%d' % (first, first + 9)}
+    try:
+        output = pxe['run'](**web)[1]
+        assert recap(output)['changed'] > 0, output[-3000:]
+        page = 'http://%s:%d/?%d' % (HOST_IP, web_port, first + 3)
+        with urllib.request.urlopen(page, timeout=10) as response:
+            assert response.status == 200 and b'<title>Shell In A Box</title>' in response.read()
+        session = WebConsole(page)
+        assert 'node-1 login: ' in session.read_until('login:', 30), session.seen
+        session.send('root\r')
+        assert 'login: root\r\n' in session.read_until('root\r\n', 30), session.seen
+        # a port outside the range, or no port: nothing is connected
+        refused = WebConsole('http://%s:%d/?22' % (HOST_IP, web_port))
+        assert 'Port 22 is not a console port' in refused.read_until('console port', 30), refused.seen
+        assert 'No console in this address' in WebConsole('http://%s:%d/?x;id' % (HOST_IP, web_port)).read_until(
+            'No console', 30)
+        # shellinaboxd itself has no TCP port (nginx serves it on the provisioning address only)
+        listening = sh('ss', '-Htlnp').stdout
+        assert 'shellinaboxd' not in listening and '%s:%d' % (HOST_IP, web_port) in listening, listening
+        # Debian's own shellinabox service (a login page on port 4200) stays off where the role installed it
+        if (pxe['base'] / 'state/shellinabox-installed-by-rackops').exists():
+            assert not list(Path('/etc/rc2.d').glob('S??shellinabox'))
+        assert recap(pxe['run'](**web)[1])['changed'] == 0
+    finally:
+        console.close()
+    # off again: nothing serves the page
+    output = pxe['run']()[1]
+    assert recap(output)['changed'] > 0, output[-3000:]
+    assert not tcp_open(HOST_IP, web_port, timeout=2)
+    assert sh('pgrep', '-f', str(pxe['base'] / 'state/run/webconsole.sock'), check=False).returncode == 1
 
 
 def test_absent_stops_everything_it_started(pxe, net):

@@ -1,8 +1,8 @@
-"""console's pure helpers: reading a record's console state, and deciding a wait."""
+"""console's pure helpers: reading a record's console state, deciding a wait, the browsers' page."""
 
 from __future__ import annotations
 
-from ansible_collections.rackops.baremetal.plugins.modules.console import console_enabled, console_verdict
+from ansible_collections.rackops.baremetal.plugins.modules.console import console_enabled, console_verdict, web_console_url
 
 
 class SdkNode:
@@ -30,3 +30,14 @@ def test_unlocked_and_not_as_wanted_is_a_failure_with_ironics_reason():
     assert console_verdict(True, {'console_enabled': False, 'last_error': error}) == (
         'the console was not turned on: ' + error)
     assert console_verdict(False, {'console_enabled': True}) == 'the console was not turned off: no reason given'
+
+
+def test_a_socat_consoles_page_for_browsers_is_on_its_own_address():
+    socat = {'type': 'socat', 'url': 'tcp://10.20.0.2:10003'}
+    assert web_console_url(socat, 4200) == 'http://10.20.0.2:4200/?10003'
+    assert web_console_url({'type': 'socat', 'url': 'tcp://[fd20::2]:10000'}, 8022) == 'http://[fd20::2]:8022/?10000'
+    # no browsers' console on the site, a console that is off, or another kind: no page
+    assert web_console_url(socat, 0) is None
+    assert web_console_url(None, 4200) is None
+    assert web_console_url({'type': 'shellinabox', 'url': 'http://10.20.0.2:10000'}, 4200) is None
+    assert web_console_url({'type': 'socat', 'url': 'tcp://10.20.0.2'}, 4200) is None

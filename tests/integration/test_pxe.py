@@ -186,7 +186,7 @@ class FakeSerialConsole:
     def serve(self):
         while self.running:
             try:
-                conn, _ = self.server.accept()
+                conn = self.server.accept()[0]
             except socket.timeout:
                 continue
             threading.Thread(target=self.getty, args=(conn,), daemon=True).start()

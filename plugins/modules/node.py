@@ -214,6 +214,32 @@ from ansible_collections.rackops.baremetal.plugins.module_utils._waiting import 
 
 from ansible.module_utils.basic import missing_required_lib
 
+# Interfaces a deployed node's running OS does not depend on: changed in a short maintenance window while it runs.
+RUNNING_SAFE_INTERFACES = ('/console_interface', '/rescue_interface')
+
+
+def maintenance_window_needed(provision_state, ops):
+    """Does this patch need the node in maintenance for Ironic to take it (which it is not)?
+
+    Ironic changes a node's interfaces (and driver) only while it is not deployed or failed, or in maintenance:
+    a failed node gets the inventory's fix, and a deployed one a rescue or console interface, inside a window."""
+    changed = [op['path'] for op in ops if op['path'] == '/driver' or op['path'].endswith('_interface')]
+    if not changed:
+        return False
+    if provision_state in INTERFACE_LOCKED_STATES:
+        return True
+    return provision_state == 'active' and all(path in RUNNING_SAFE_INTERFACES for path in changed)
+
+
+def validation_entry(interface, valid, reason):
+    """One interface's line of the validation report.
+
+    The agent rescue interface asks for instance_info/rescue_password, which exists only while a node is rescued
+    (the rescue request brings it): a rescue interface whose only problem is that password is valid."""
+    if interface == 'rescue' and valid is False and 'rescue_password' in (reason or ''):
+        return {'result': True, 'reason': 'the rescue password comes with the rescue request'}
+    return {'result': valid, 'reason': reason}
+
 
 class NodeManager(FleetTask):
     """Brings a fleet of nodes to their descriptions, each node at its own pace (run_pipeline)."""
@@ -397,11 +423,10 @@ class NodeManager(FleetTask):
 
     def patch(self, result, existing, ops):
         # Ironic changes interfaces only in stable states, or in maintenance. A
-        # node that failed (say a deploy, with the wrong deploy interface)
-        # gets the inventory's fix inside a short maintenance window, so that
-        # a re-run after fixing the inventory converges.
-        window = (existing.provision_state in INTERFACE_LOCKED_STATES and not existing.is_maintenance
-                  and any(op['path'] == '/driver' or op['path'].endswith('_interface') for op in ops))
+        # node that failed (say a deploy, with the wrong deploy interface), or a
+        # deployed one given a rescue or console interface, gets the inventory's
+        # change inside a short maintenance window, so that a re-run converges.
+        window = not existing.is_maintenance and maintenance_window_needed(existing.provision_state, ops)
         if window:
             self.call(result, 'set maintenance on', self.baremetal.set_node_maintenance, existing.id,
                       reason='rackops.baremetal.node: changing interfaces in %s' % existing.provision_state)
@@ -475,7 +500,7 @@ class NodeManager(FleetTask):
         if not self.params['validate_deployed'] and not result.changed and result.provision_state == 'active':
             return  # validated when it was deployed; nothing about it changed since
         report = self.call(result, 'validate', self.baremetal.validate_node, result.uuid, required=())
-        result.extra['validation'] = {iface: {'result': v.result, 'reason': v.reason}
+        result.extra['validation'] = {iface: validation_entry(iface, v.result, v.reason)
                                       for iface, v in sorted(report.items())}
 
     # -- the run -------------------------------------------------------------

@@ -206,10 +206,11 @@ class WebConsole:
         self._post(self.base + '?', {'width': 80, 'height': 24, 'session': self.session,
                                      'keys': ''.join('%02X' % ord(char) for char in text)})
 
-    def read_until(self, wanted: str, seconds: float = 60, poke: str | None = None) -> str:
-        """Everything the terminal showed, once it shows wanted or after seconds; poke is typed on each poll."""
+    def read_until(self, wanted: str, seconds: float = 60, poke: str | None = None, since: int = 0) -> str:
+        """Everything the terminal showed, once it shows wanted (after its first ``since`` characters) or after
+        seconds; poke is typed on each poll."""
         deadline = time.monotonic() + seconds
-        while wanted not in self.seen and time.monotonic() < deadline:
+        while wanted not in self.seen[since:] and time.monotonic() < deadline:
             if poke:
                 self.send(poke)
             try:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ansible_collections.rackops.baremetal.plugins.modules.node import NodeManager
+from ansible_collections.rackops.baremetal.plugins.modules.node import NodeManager, maintenance_window_needed, validation_entry
 
 
 class Module:  # what NodeManager reads of an IronicModule
@@ -48,3 +48,29 @@ def test_no_move_no_barrier():
     # a node being removed frees its MACs without anyone waiting for it
     leaving = dict(server('b', '52:54:00:00:00:01'), state='absent')
     assert not manager([server('a', '52:54:00:00:00:01'), leaving], {'a': ['52:54:00:00:00:01']}).moves_within_fleet()
+
+
+def op(path, value='x'):
+    return {'op': 'replace', 'path': path, 'value': value}
+
+
+def test_interfaces_change_in_a_maintenance_window_where_ironic_refuses_them_otherwise():
+    # a failed node: any interface, or the driver
+    assert maintenance_window_needed('deploy failed', [op('/deploy_interface')])
+    assert maintenance_window_needed('clean failed', [op('/driver')])
+    # a deployed node: the interfaces its running OS does not use, only
+    assert maintenance_window_needed('active', [op('/rescue_interface', 'agent')])
+    assert maintenance_window_needed('active', [op('/console_interface'), op('/extra/x')])
+    assert not maintenance_window_needed('active', [op('/rescue_interface'), op('/boot_interface')])
+    # stable states take them as they are; other fields need no window
+    assert not maintenance_window_needed('manageable', [op('/rescue_interface')])
+    assert not maintenance_window_needed('deploy failed', [op('/properties/cpus')])
+
+
+def test_the_rescue_interface_is_valid_without_the_password_a_rescue_brings():
+    missing = "Node 1c is missing 'instance_info/rescue_password'. It is required for rescuing node."
+    assert validation_entry('rescue', False, missing)['result'] is True
+    # anything else stays as Ironic said
+    assert validation_entry('rescue', False, 'rescue_kernel missing') == {'result': False, 'reason': 'rescue_kernel missing'}
+    assert validation_entry('deploy', False, missing) == {'result': False, 'reason': missing}
+    assert validation_entry('power', True, None) == {'result': True, 'reason': None}

@@ -222,6 +222,15 @@ class WebConsole:
         return self.seen
 
 
+def remove_nodes(conn, chosen):
+    """Remove the nodes a test made (chosen(name) says which), whatever state they are in: maintenance
+    first (Ironic deletes a deployed or failed node only in maintenance)."""
+    for node in conn.baremetal.nodes(fields=['uuid', 'name']):
+        if node.name and chosen(node.name):
+            conn.baremetal.set_node_maintenance(node.id)
+            conn.baremetal.delete_node(node.id)
+
+
 def make_base(prefix: str) -> Path:
     base = Path(tempfile.mkdtemp(prefix=prefix))
     base.chmod(0o755)  # the `ironic` account must reach its directories

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import ROOT, recap, run_playbook, run_task, write_inventory
+from conftest import ROOT, recap, remove_nodes, run_playbook, run_task, write_inventory
 
 PREFIX = 'cln-'
 COUNT = 6
@@ -30,11 +30,7 @@ def fleet(engine, tmp_path_factory):
         k: v for k, v in describe(i).items() if k != 'name'} for i in range(COUNT)})
     run_playbook(ROOT / 'playbooks/enroll.yml', None, '-i', str(inventory), env=engine.env)
     yield {'work': work, 'inventory': inventory}
-    conn = engine.sdk()
-    for node in conn.baremetal.nodes(fields=['uuid', 'name']):
-        if node.name and node.name.startswith(PREFIX):
-            conn.baremetal.set_node_maintenance(node.id)
-            conn.baremetal.delete_node(node.id)
+    remove_nodes(engine.sdk(), lambda name: name.startswith(PREFIX))
 
 
 def snapshot(engine, names):

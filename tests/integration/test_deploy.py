@@ -21,7 +21,7 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
-from conftest import ROOT, free_port, load_yaml, recap, run_playbook, write_inventory
+from conftest import ROOT, free_port, load_yaml, recap, remove_nodes, run_playbook, write_inventory
 from machines import tcp_open
 
 PLAYBOOKS = ROOT / 'playbooks'
@@ -73,11 +73,7 @@ def fleet(engine, image_server, tmp_path_factory):
                 'image': {'source': image_server['url'], 'checksum': image_server['checksum']}}
     inventory = write_inventory(work / 'inventory.yml', servers(), defaults)
     yield {'work': work, 'inventory': inventory, 'defaults': defaults}
-    conn = engine.sdk()
-    for node in conn.baremetal.nodes(fields=['uuid', 'name']):
-        if node.name and node.name.startswith(PREFIX):
-            conn.baremetal.set_node_maintenance(node.id)
-            conn.baremetal.delete_node(node.id)
+    remove_nodes(engine.sdk(), lambda name: name.startswith(PREFIX))
 
 
 def play(engine, fleet, name, *args, expect_ok=True, **extra):
@@ -305,7 +301,4 @@ def test_a_run_rides_out_an_engine_killed_while_it_waits(engine, fleet, image_se
         assert node['provision_state'] == 'deploy failed' and 'callback' in (node['last_error'] or '').lower(), node
     # the engine is back, a new process: what killed it did not stop it for good
     assert int(engine.ctl_run('pid').stdout.strip()) != pid
-    for node in conn.baremetal.nodes(fields=['uuid', 'name']):
-        if node.name in names:
-            conn.baremetal.set_node_maintenance(node.id)
-            conn.baremetal.delete_node(node.id)
+    remove_nodes(conn, lambda name: name in names)

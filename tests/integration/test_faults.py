@@ -25,7 +25,7 @@ import subprocess
 import time
 
 import pytest
-from conftest import ROOT, Engine, engine_vars, free_port, make_base, recap, run_playbook, write_inventory
+from conftest import ROOT, Engine, engine_vars, free_port, make_base, recap, remove_nodes, run_playbook, write_inventory
 from emulators import BmcEmulator
 
 POWER_FAILURE = 'power failure'
@@ -168,11 +168,7 @@ def fake_fleet(fault_engine, tmp_path):
         'image': {'source': 'http://127.0.0.1:9/disk.img', 'checksum': 'sha256:' + '0' * 64}})
     enroll(fault_engine, inventory)
     yield names, inventory
-    conn = fault_engine.sdk()
-    for node in conn.baremetal.nodes(fields=['uuid', 'name']):
-        if node.name in names:
-            conn.baremetal.set_node_maintenance(node.id)
-            conn.baremetal.delete_node(node.id)
+    remove_nodes(fault_engine.sdk(), lambda name: name in names)
 
 
 def wait_for_states(engine, names, wanted, timeout=60):

@@ -9,7 +9,7 @@ import time
 import urllib.request
 
 import pytest
-from conftest import ROOT, recap, run_playbook, run_task, write_inventory
+from conftest import ROOT, recap, remove_nodes, run_playbook, run_task, write_inventory
 
 PREFIX = 'insp-'
 COUNT = 4
@@ -29,11 +29,7 @@ def enrolled(engine, tmp_path_factory):
         k: v for k, v in describe(i).items() if k != 'name'} for i in range(COUNT)})
     run_playbook(ROOT / 'playbooks/enroll.yml', None, '-i', str(inventory), env=engine.env)
     yield {'work': work, 'inventory': inventory}
-    conn = engine.sdk()
-    for node in conn.baremetal.nodes(fields=['uuid', 'name']):
-        if node.name and node.name.startswith(PREFIX):
-            conn.baremetal.set_node_maintenance(node.id)  # some were deployed
-            conn.baremetal.delete_node(node.id)
+    remove_nodes(engine.sdk(), lambda name: name.startswith(PREFIX))  # (some were deployed)
 
 
 def inspected_at(engine):

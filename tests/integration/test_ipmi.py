@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT, recap, run_playbook, write_inventory
+from conftest import ROOT, recap, remove_nodes, run_playbook, write_inventory
 from emulators import BmcEmulator
 
 PLAYBOOKS = ROOT / 'playbooks'
@@ -35,11 +35,7 @@ def ipmi_inventory(engine, bmcs, tmp_path_factory):
     path = write_inventory(tmp_path_factory.mktemp('ipmi') / 'ipmi.yml', servers,
                            {'bmc': {'driver': 'ipmi', 'username': 'admin'}})
     yield path
-    conn = engine.sdk()
-    for node in conn.baremetal.nodes():
-        if node.name and node.name.startswith('ipmi-'):
-            conn.baremetal.set_node_maintenance(node.id)  # (a failed deploy is not deletable as it is)
-            conn.baremetal.delete_node(node.id)
+    remove_nodes(engine.sdk(), lambda name: name.startswith('ipmi-'))
 
 
 def play(engine, name, inventory, *args, expect_ok=True, **extra):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import ROOT, recap, run_playbook, run_task, write_inventory
+from conftest import ROOT, recap, remove_nodes, run_playbook, run_task, write_inventory
 
 PREFIX = 'resc-'
 COUNT = 3
@@ -41,11 +41,7 @@ def deployed(engine, tmp_path_factory):
     run_playbook(ROOT / 'playbooks/enroll.yml', {'rackops_provision_state': 'active'}, '-i', str(inventory),
                  env=engine.env)
     yield {'work': work, 'inventory': inventory}
-    conn = engine.sdk()
-    for node in conn.baremetal.nodes(fields=['uuid', 'name']):
-        if node.name and node.name.startswith(PREFIX):
-            conn.baremetal.set_node_maintenance(node.id)
-            conn.baremetal.delete_node(node.id)
+    remove_nodes(engine.sdk(), lambda name: name.startswith(PREFIX))
 
 
 def states(engine):

@@ -240,6 +240,7 @@ def test_a_browser_reaches_the_serial_consoles_and_nothing_else(pxe, net):
     assert recap(output)['changed'] > 0, output[-3000:]
     assert not tcp_open(HOST_IP, web_port, timeout=2)
     assert sh('pgrep', '-f', str(pxe['base'] / 'state/run/webconsole.sock'), check=False).returncode == 1
+    assert not (pxe['base'] / 'opt/rackops-web-console').exists()
 
 
 def test_absent_stops_everything_it_started(pxe, net):

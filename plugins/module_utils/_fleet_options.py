@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 
+from ansible_collections.rackops.baremetal.plugins.module_utils._errors import BaremetalError
 from ansible_collections.rackops.baremetal.plugins.module_utils._redact import is_secret_key
 from ansible_collections.rackops.baremetal.plugins.module_utils._fleet import (
     FAIL_ON, WAIT_FIELDS, NodeResult, field_getter, maintenance_of, wait_for)
@@ -131,6 +132,15 @@ class FleetTask:
             result.observe(record)
             matched[result.name] = record
         return matched
+
+    def read_records(self, fields, microversion):
+        """Every node's record with these fields (raw, every page: what openstacksdk's node lacks, e.g. fields of a
+        newer microversion); a failure to list ends the task with the client's error (it retried already)."""
+        try:
+            return self.module.client.list_node_records(fields, microversion=microversion)
+        except BaremetalError as exc:
+            self.module.fail(**exc.as_result())
+        return None  # not reached: fail() exits
 
     def refresh(self, records, results=None):
         """Take fresh ``records`` for these results (all by default) into ``self.records``."""

@@ -91,7 +91,6 @@ retries:
   elements: dict
 '''
 
-from ansible_collections.rackops.baremetal.plugins.module_utils._errors import BaremetalError
 from ansible_collections.rackops.baremetal.plugins.module_utils._fleet import MAINTENANCE_FIELDS, WAIT_FIELDS, run_phase
 from ansible_collections.rackops.baremetal.plugins.module_utils._fleet_options import (
     FLEET_ARGUMENT_SPEC, FleetTask, fleet_servers, unnamed_problems)
@@ -115,12 +114,8 @@ class InspectManager(FleetTask):
         self.started = []
 
     def list_records(self):
-        # raw: openstacksdk's node has no field for the inspection's end (1.81); the client retries itself
-        try:
-            return self.module.client.list_node_records(READ_FIELDS, microversion=MICROVERSION)
-        except BaremetalError as exc:
-            self.module.fail(**exc.as_result())
-        return None  # not reached: fail() exits
+        # raw: openstacksdk's node has no field for the inspection's end (1.81)
+        return self.read_records(READ_FIELDS, MICROVERSION)
 
     def read(self):
         self.wait_for_others()

@@ -96,7 +96,6 @@ retries:
   elements: dict
 '''
 
-from ansible_collections.rackops.baremetal.plugins.module_utils._errors import BaremetalError
 from ansible_collections.rackops.baremetal.plugins.module_utils._fleet import MAINTENANCE_FIELDS, WAIT_FIELDS, run_phase
 from ansible_collections.rackops.baremetal.plugins.module_utils._fleet_options import FLEET_ARGUMENT_SPEC, FleetTask
 from ansible_collections.rackops.baremetal.plugins.module_utils._module import IronicModule
@@ -134,11 +133,7 @@ class RescueManager(FleetTask):
         self.started = []
 
     def list_records(self):
-        try:
-            return self.module.client.list_node_records(READ_FIELDS, microversion=READ_MICROVERSION)
-        except BaremetalError as exc:
-            self.module.fail(**exc.as_result())
-        return None  # not reached: fail() exits
+        return self.read_records(READ_FIELDS, READ_MICROVERSION)
 
     def start(self, result):
         record = self.records[result.name]

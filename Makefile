@@ -19,7 +19,7 @@ export PATH := $(BIN):$(PATH)
 
 deps: $(VENV)/.installed $(LINK)
 
-$(VENV)/.installed: requirements.txt test-requirements.txt scripts/host-deps.sh
+$(VENV)/.installed: requirements.txt test-requirements.txt bindep.txt scripts/host-deps.sh
 	scripts/host-deps.sh
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python >= 3.11 is needed, found " + sys.version.split()[0])'
 	$(PYTHON) -m venv $(VENV)
@@ -44,8 +44,10 @@ unit: deps
 sanity: deps
 	scripts/ansible-test-offline.sh sanity --python $$($(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])') --color no
 
+# (ansible-test's shellcheck sees *.sh files only: the others are found by their #! line; templates are Jinja)
 lint: deps
 	ansible-lint --offline --profile production
+	shellcheck $$(grep -lrE --exclude='*.j2' '^#!(/usr/bin/env |/bin/)(ba)?sh' roles scripts .ci)
 
 # --durations: where the suite's time goes is printed with every run (the budget is CI's time limit)
 integration: deps

@@ -7,8 +7,9 @@
 #   scratch-postgresql.sh stop DIR         stops it (fast) and removes DIR
 set -euo pipefail
 
-bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
-[ -n "$bindir" ] || { echo "scratch-postgresql: no PostgreSQL server installed (Debian package postgresql)" >&2; exit 1; }
+# (the newest major version's; the pattern itself when none is installed)
+bindir=$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+[ -d "$bindir" ] || { echo "scratch-postgresql: no PostgreSQL server installed (Debian package postgresql)" >&2; exit 1; }
 # (from /: the server programs fail in a directory postgres cannot read)
 as_postgres() { (cd / && runuser -u postgres -- "$@"); }
 

@@ -8,7 +8,10 @@
 # So the probe runs 64-bit firmware (OVMF, the role's own package) until its boot manager writes its
 # first line to the serial port: about a second on working KVM.
 firmware=${1:-/usr/share/ovmf/OVMF.fd}
-[ -w /dev/kvm ] && [ -r "$firmware" ] || { echo tcg; exit 0; }
+if [ ! -w /dev/kvm ] || [ ! -r "$firmware" ]; then
+    echo tcg
+    exit 0
+fi
 scratch=$(mktemp -d)
 qemu-system-x86_64 -accel kvm -cpu host -machine q35 -m 128 -nodefaults -display none -no-reboot \
     -bios "$firmware" -serial "file:$scratch/serial" >"$scratch/qemu.out" 2>&1 &

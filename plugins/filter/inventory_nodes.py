@@ -20,6 +20,9 @@ description:
     C(rackops_images_url), or else follows from C(rackops_provisioning_address) and
     C(rackops_provisioning_http_port) (default 8080) as C(site.yml) publishes there. A host's own
     C(image.name) or C(image.source) replaces the other one given in C(baremetal_defaults).
+  - A named image of C(type=partition) is the partition image the images role publishes beside it
+    (C(images_partition)) - C(<name>-partition.qcow2), with its C(kernel) and C(ramdisk)
+    (C(<name>-partition.vmlinuz), C(<name>-partition.initrd)) unless given.
 positional: hostvars
 options:
   _input:
@@ -114,8 +117,9 @@ def resolve_image(host, server, own, host_vars):
     # the host's own choice of name or source wins over the group's other one
     if 'name' in own_image and 'source' not in own_image:
         image.pop('source', None)
-        if 'checksum' not in own_image:
-            image.pop('checksum', None)
+        for key in ('checksum', 'kernel', 'ramdisk'):
+            if key not in own_image:
+                image.pop(key, None)
     elif 'source' in own_image and 'name' not in own_image:
         image.pop('name', None)
     if not image.get('name') or image.get('source'):
@@ -125,7 +129,13 @@ def resolve_image(host, server, own, host_vars):
         raise AnsibleFilterError('%s: image.name: %r names an image the site publishes, but nothing says where: set '
                                  'rackops_provisioning_address (as for site.yml) or rackops_images_url, or give '
                                  'image.source' % (host, image['name']))
-    image['source'] = '%s/%s.qcow2' % (base, image['name'])
+    if image.get('type') == 'partition':
+        stem = '%s/%s-partition' % (base, image['name'])
+        image['source'] = stem + '.qcow2'
+        image.setdefault('kernel', stem + '.vmlinuz')
+        image.setdefault('ramdisk', stem + '.initrd')
+    else:
+        image['source'] = '%s/%s.qcow2' % (base, image['name'])
     image.setdefault('checksum', image['source'] + '.sha256')
 
 

@@ -458,6 +458,10 @@ def validate_fleet(servers, enabled_drivers=None):
         image = server.get('image') or {}
         if image.get('type') == 'partition' and not (image.get('kernel') and image.get('ramdisk')):
             problems.append('%s: image: a partition image needs kernel and ramdisk' % host)
+        if image.get('type') == 'partition' and not image.get('root_gb'):
+            # Ironic sizes the root partition it makes by it, and refuses the deploy without it
+            problems.append('%s: image.root_gb: required for a partition image (the size of the root partition the '
+                            'agent makes, in GiB)' % host)
         algo, _sep, digits = str(image.get('checksum') or '').partition(':')
         if algo in _HEX_LENGTHS and re.match(r'^[0-9a-fA-F]+$', digits) and len(digits) != _HEX_LENGTHS[algo]:
             problems.append('%s: image.checksum: a %s digest has %d hex digits, this one %d'

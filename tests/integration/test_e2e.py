@@ -42,12 +42,20 @@ SITE_IP = SUBNET + '.2'
 HTTP_PORT = 8080
 # the site's browser consoles (shellinabox behind the site's nginx): not Debian's own port 4200
 WEB_CONSOLE_PORT = 4280
+IMAGES_URL = 'http://%s:%d/images' % (SITE_IP, HTTP_PORT)
+PARTITION_IMAGE = {'type': 'partition', 'source': IMAGES_URL + '/debian-bookworm-partition.qcow2',
+                   'checksum': IMAGES_URL + '/debian-bookworm-partition.qcow2.sha256',
+                   'kernel': IMAGES_URL + '/debian-bookworm-partition.vmlinuz',
+                   'ramdisk': IMAGES_URL + '/debian-bookworm-partition.initrd', 'root_gb': 2}
 UNITS = ['rackops-ironic.service', 'rackops-pxe-dnsmasq.service', 'rackops-pxe-http.service',
          'rackops-pxe-webconsole.service']
 MAC_PREFIX = '52:54:00:95:00'
 # name -> (firmware, BMC)
 MACHINES = {'e2e-bios': ('bios', 'ipmi'), 'e2e-uefi': ('uefi', 'redfish')}
 NAMES = sorted(MACHINES)
+# the UEFI machine deploys the same OS as a partition image: the agent makes its partitions (and the EFI system
+# partition) and installs GRUB from the image; the IPMI machine, the whole-disk image
+PARTITIONED = 'e2e-uefi'
 # the BMCs, on this host's side of the rack's bridge: the provisioning host reaches them there
 BMC_FIRST = SUBNET + '.10'
 # a third machine the boot services do not know: it never gets a DHCP answer
@@ -70,7 +78,8 @@ def lab(engine, e2e_prebuild):
         'virtual_rack_address': LAB_ADDRESS, 'virtual_rack_ipv6_address': 'fd95::1',
         'virtual_rack_mac_prefix': MAC_PREFIX,
         'virtual_rack_machines': (
-            [{'name': name, 'firmware': firmware, 'bmc': bmc, 'memory_mb': MEMORY_MB, 'disk_gb': DISK_GB}
+            [dict({'name': name, 'firmware': firmware, 'bmc': bmc, 'memory_mb': MEMORY_MB, 'disk_gb': DISK_GB},
+                  **({'baremetal': {'image': PARTITION_IMAGE}} if name == PARTITIONED else {}))
              for name, (firmware, bmc) in sorted(MACHINES.items())]
             # not in the rack's inventory: site.yml's boot services do not answer it
             + [{'name': LOST, 'firmware': 'bios', 'memory_mb': 256, 'disk_gb': 1, 'bmc_address': LOST_BMC,
@@ -98,7 +107,7 @@ def lab(engine, e2e_prebuild):
         started = time.monotonic()
         run_playbook(ROOT / 'tests/integration/playbooks/publish_images.yml', {
             'images_publish_dir': str(machine.directory / HTTP_ROOT / 'images'),
-            'images_publish_url': 'http://%s:%d/images' % (SITE_IP, HTTP_PORT),
+            'images_publish_url': IMAGES_URL,
             'images_install_dir': str(IMAGES / 'builder'), 'images_work_dir': str(IMAGES / 'work')})
         images_seconds = time.monotonic() - started
         machine.boot()
@@ -221,7 +230,8 @@ def test_the_lab_is_built_and_the_site_runs_as_systemd_units(lab):
     assert bmc['password'] not in lab['lab_output']
     # the BMCs answer where the provisioning host reaches them: the rack's host interface
     assert bmc['address'] == BMC_FIRST
-    for name in ('ipa.kernel', 'ipa.initramfs', 'debian-bookworm.qcow2'):
+    for name in ('ipa.kernel', 'ipa.initramfs', 'debian-bookworm.qcow2', 'debian-bookworm-partition.qcow2',
+                 'debian-bookworm-partition.vmlinuz', 'debian-bookworm-partition.initrd'):
         published = on_site(lab, HTTP_ROOT) / 'images' / name
         digest = (published.parent / (name + '.sha256')).read_text().split()[0]
         assert len(digest) == 64 and published.stat().st_size > 1_000_000, name
@@ -256,9 +266,15 @@ def test_the_lab_is_built_and_the_site_runs_as_systemd_units(lab):
 
 
 def last_boot(serial):
-    # from the last kernel start on: the deployed OS's command line names its root by label
+    # from the last kernel start on: the deployed OS's command line names its root (root_argument)
     text = serial.read_text(errors='replace')
     return text[text.rfind('Command line:'):]
+
+
+def root_argument(name):
+    # the whole-disk image's boot loaders name the root by label; GRUB's configuration, which the agent made
+    # on the partitioned machine (grub-mkconfig), by its file system's UUID
+    return 'root=UUID=' if name == PARTITIONED else 'root=LABEL=root'
 
 
 def test_provision_inspects_cleans_and_deploys_the_machines(lab):
@@ -281,6 +297,8 @@ def test_provision_inspects_cleans_and_deploys_the_machines(lab):
         assert (props['cpus'], props['memory_mb'], props['local_gb'], props['cpu_arch']) == (
             1, MEMORY_MB, DISK_GB - 1, 'x86_64'), (name, props)
         assert node.driver == MACHINES[name][1] and 'boot_mode:%s' % MACHINES[name][0] in props['capabilities']
+        assert node.instance_info.get('image_type', 'whole-disk') == (
+            'partition' if name == PARTITIONED else 'whole-disk'), (name, node.instance_info)
         # the image is on the disk: its boot sector's signature
         assert disk_tail_of_mbr(host)[14:] == b'\x55\xaa', name
 
@@ -324,11 +342,12 @@ def test_the_deployed_machines_boot_their_os_from_disk_and_answer_ssh(lab):
     serials = {name: Path(lab['hosts'][name]['virtual_rack']['serial_log']) for name in NAMES}
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and not all(
-            'root=LABEL=root' in last_boot(serial) and ' login:' in last_boot(serial) for serial in serials.values()):
+            root_argument(name) in last_boot(serial) and ' login:' in last_boot(serial)
+            for name, serial in serials.items()):
         time.sleep(5)
     for name, serial in serials.items():
         console = last_boot(serial)
-        assert 'root=LABEL=root' in console and '%s login:' % name in console, (name, console[-3000:])
+        assert root_argument(name) in console and '%s login:' % name in console, (name, console[-3000:])
     # the UEFI machine came up through the firmware's UEFI path, and straight
     # from its disk as Ironic asked: no network boot between the deploy
     # agent's kernel and the OS's (it used to try PXE v4, v6 and HTTP first)
@@ -350,6 +369,11 @@ def test_the_deployed_machines_boot_their_os_from_disk_and_answer_ssh(lab):
                 break
             time.sleep(5)
         assert result.returncode == 0 and result.stdout.strip() == name, (name, result.stderr)
+    # the partition image's machine: the agent made its EFI system partition (mounted from the fstab it
+    # extended) and put GRUB there, also on the firmware's removable-media path
+    result = ssh(lab, lab['hosts'][PARTITIONED], 'findmnt -no FSTYPE /boot/efi; ls /boot/efi/EFI')
+    assert result.returncode == 0 and result.stdout.split()[0] == 'vfat' and 'BOOT' in result.stdout.split(), (
+        result.stdout, result.stderr)
 
 
 def test_a_running_server_ironic_no_longer_knows_is_adopted_without_reimaging(lab):
@@ -494,8 +518,12 @@ def test_an_image_that_is_not_there_fails_the_deploy_with_ironics_error(lab):
     # deploys through the agent the cleaning left running (no boot), and the agent's download fails
     inventory = yaml.safe_load(lab['inventory'].read_text())
     defaults = inventory['all']['children']['baremetal']['vars']['baremetal_defaults']
-    defaults['image'] = {'source': defaults['image']['source'].replace('debian-bookworm', 'missing'),
-                         'checksum': 'sha256:' + '0' * 64}
+    missing = {'source': defaults['image']['source'].replace('debian-bookworm', 'missing'),
+               'checksum': 'sha256:' + '0' * 64}
+    defaults['image'] = missing
+    # (the partitioned machine's own image too)
+    for host in inventory['all']['children']['baremetal']['hosts'].values():
+        host['baremetal'].pop('image', None)
     broken = lab['base'] / 'broken-image.yml'
     broken.write_text(yaml.safe_dump(inventory))
     rc, output = provision(lab, 'provision.yml', '-e', 'rackops_inspect=false', inventory=broken, expect_ok=False)

@@ -95,6 +95,19 @@ def test_a_hosts_own_name_or_source_replaces_the_groups_other_one():
     assert images['by-url'] == {'source': 'http://h/own.qcow2', 'checksum': 'sha256:' + 'c' * 64}
 
 
+def test_a_named_partition_image_is_the_partition_image_published_beside_it():
+    site = {'rackops_provisioning_address': '10.20.0.2/24',
+            'baremetal_defaults': {'image': {'name': 'debian-bookworm', 'kernel': 'http://h/group.vmlinuz'}}}
+    hostvars = {'p': dict(site, baremetal={'image': {'name': 'deb', 'type': 'partition', 'root_gb': 4}}),
+                'w': dict(site)}
+    images = {s['name']: s['image'] for s in inventory_nodes(list(hostvars), hostvars)}
+    stem = 'http://10.20.0.2:8080/images/deb-partition'
+    # (the group's kernel belonged to the group's image: a host's own name drops it)
+    assert images['p'] == {'name': 'deb', 'type': 'partition', 'root_gb': 4, 'source': stem + '.qcow2',
+                           'checksum': stem + '.qcow2.sha256', 'kernel': stem + '.vmlinuz', 'ramdisk': stem + '.initrd'}
+    assert images['w']['source'] == 'http://10.20.0.2:8080/images/debian-bookworm.qcow2'
+
+
 def test_an_image_name_with_nowhere_to_resolve_it_names_the_host_and_field():
     with pytest.raises(AnsibleFilterError, match=r"^r1: image.name: 'deb' names an image the site publishes.*"
                                                  r"rackops_provisioning_address"):

@@ -280,3 +280,13 @@ def test_two_hosts_with_one_node_name_are_both_named():
     first['_inventory_host'], second['_inventory_host'] = 'rack1-u01', 'rack1-u02'
     assert validate_fleet([first, second]) == [
         'x (inventory host rack1-u02): name: also used by x (inventory host rack1-u01)']
+
+
+def test_a_partition_image_needs_its_kernel_ramdisk_and_root_size():
+    image = {'source': 'https://x/root.qcow2', 'checksum': 'sha256:' + 'ab' * 32, 'type': 'partition'}
+    problems = validate_fleet([ipmi('a', '52:54:00:00:00:01', '10.0.0.1', image=image)])
+    assert problems == ['a: image: a partition image needs kernel and ramdisk',
+                        'a: image.root_gb: required for a partition image (the size of the root partition the agent '
+                        'makes, in GiB)']
+    image.update(kernel='https://x/root.vmlinuz', ramdisk='https://x/root.initrd', root_gb=2)
+    assert validate_fleet([ipmi('a', '52:54:00:00:00:01', '10.0.0.1', image=image)]) == []

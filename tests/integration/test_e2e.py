@@ -518,9 +518,8 @@ def test_an_image_that_is_not_there_fails_the_deploy_with_ironics_error(lab):
     # deploys through the agent the cleaning left running (no boot), and the agent's download fails
     inventory = yaml.safe_load(lab['inventory'].read_text())
     defaults = inventory['all']['children']['baremetal']['vars']['baremetal_defaults']
-    missing = {'source': defaults['image']['source'].replace('debian-bookworm', 'missing'),
-               'checksum': 'sha256:' + '0' * 64}
-    defaults['image'] = missing
+    defaults['image'] = {'source': defaults['image']['source'].replace('debian-bookworm', 'missing'),
+                         'checksum': 'sha256:' + '0' * 64}
     # (the partitioned machine's own image too)
     for host in inventory['all']['children']['baremetal']['hosts'].values():
         host['baremetal'].pop('image', None)

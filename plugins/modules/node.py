@@ -19,6 +19,10 @@ description:
     A password Ironic shows masked is not a change unless O(resend_secrets=true).
   - Ports are reconciled by MAC address (added, removed, C(pxe_enabled) and C(local_link_connection) updated),
     and bonds become Ironic port groups holding their ports (added, updated, removed).
+  - A server with no node of its name whose MACs are ports of a node Ironic enrolled by itself (auto-discovery -
+    no name, in C(enroll), flagged discovered in its stored inspection data) takes that node over - it gets the
+    server's name, driver (interfaces reset to the new driver's defaults unless the description names them) and the
+    rest - instead of a second node being created. Any other node holding one of its MACs is a conflict.
   - One node or a list of nodes; a list shares one connection, runs O(concurrency) nodes at a time,
     waits with one API call per cycle for the whole fleet, and reports every node.
 author:
@@ -253,6 +257,7 @@ class NodeManager(FleetTask):
         self.portgroups = {}
         self.group_ids = {}
         self.port_macs = {}
+        self.taken_over = {}  # server name -> UUID of the node discovery enrolled that it takes over
 
     # -- reading: one list call each for nodes and ports -------------------
     def read(self):
@@ -280,6 +285,33 @@ class NodeManager(FleetTask):
                     {'id': port.id, 'address': port.address.lower(), 'pxe_enabled': port.is_pxe_enabled,
                      'local_link_connection': port.local_link_connection or {},
                      'portgroup': group_names.get(port.port_group_id)})
+            self.find_discovered(nodes)
+
+    def find_discovered(self, nodes):
+        """Servers without a node of their name whose MACs are ports of one node that Ironic enrolled by itself
+        (auto-discovery: no name, still in enroll, flagged in its stored inspection data) take that node over.
+
+        Any other node holding their MACs stays a conflict (mac_conflicts).
+        """
+        owners = {port['address']: node_uuid for node_uuid, ports in self.ports.items() for port in ports}
+        unnamed = {n.id: n for n in nodes if not n.name and n.provision_state == 'enroll'}
+        for server in self.servers:
+            if server['name'] in self.by_name or server.get('state', self.params['state']) != 'present':
+                continue
+            held = {owners.get(nic['mac'].lower()) for nic in server.get('nics') or []} - {None}
+            if len(held) != 1 or next(iter(held)) not in unnamed:
+                continue
+            node = unnamed[next(iter(held))]
+            try:
+                stored = self.module.client.get_json('read the inventory of', '/nodes/%s/inventory' % node.id,
+                                                     microversion='1.81', node=node.id, missing=None)
+            except BaremetalError as exc:
+                self.module.fail(**exc.as_result())
+            if ((stored or {}).get('plugin_data') or {}).get('auto_discovered'):
+                self.by_name[server['name']] = node
+                self.names_by_uuid[node.id] = server['name']
+                self.taken_over[server['name']] = node.id
+                del unnamed[node.id]
 
     def mac_conflicts(self):
         """MACs the fleet wants that Ironic already has on some other node.
@@ -321,6 +353,10 @@ class NodeManager(FleetTask):
         result.observe(existing)
         current = existing.to_dict(computed=False, original_names=True)
         ops, before, after = plan_node_patch(current, fields, self.params['resend_secrets'])
+        if server['name'] in self.taken_over:
+            result.did('take over node %s, which discovery enrolled' % existing.id)
+            ops.insert(0, {'op': 'add', 'path': '/name', 'value': server['name']})
+            before['name'], after['name'] = None, server['name']
         new_traits = plan_traits(current.get('traits'), traits)
         if new_traits is not None:
             before['traits'], after['traits'] = sorted(current.get('traits') or []), new_traits
@@ -431,7 +467,10 @@ class NodeManager(FleetTask):
             self.call(result, 'set maintenance on', self.baremetal.set_node_maintenance, existing.id,
                       reason='rackops.baremetal.node: changing interfaces in %s' % existing.provision_state)
         try:
-            self.call(result, 'update', self.baremetal.patch_node, existing.id, ops)
+            # a discovered node changes to the inventory's driver: the interfaces it had become the new one's
+            # defaults, unless the inventory names them
+            reset = True if result.name in self.taken_over and any(op['path'] == '/driver' for op in ops) else None
+            self.call(result, 'update', self.baremetal.patch_node, existing.id, ops, reset_interfaces=reset)
         finally:
             if window:
                 self.call(result, 'set maintenance off', self.baremetal.unset_node_maintenance, existing.id)

@@ -51,7 +51,8 @@ options:
   hardware:
     description:
       - Add each node's hardware as inspection stored it - RV(nodes[].inventory), Ironic's own inventory
-        document, and RV(nodes[].hardware), its summary (CPUs, memory, disks, NICs with MACs and LLDP).
+        document, RV(nodes[].hardware), its summary (CPUs, memory, disks, NICs with MACs and LLDP), and
+        RV(nodes[].discovered).
       - One more API call per node; both are null for nodes whose inspection stored none.
     type: bool
     default: false
@@ -141,6 +142,12 @@ nodes:
       description: The inventory inspection stored (Ironic's C(GET /v1/nodes/<node>/inventory)), or null.
       returned: with O(hardware=true)
       type: dict
+    discovered:
+      description:
+        - Whether Ironic enrolled the node by itself, from what an unknown machine's agent posted (auto-discovery;
+          C(rackops.baremetal.ironic)'s O(rackops.baremetal.ironic#role:main:ironic_discovery)).
+      returned: with O(hardware=true)
+      type: bool
     history:
       description: The node's history events, oldest first.
       returned: with O(history=true)
@@ -211,6 +218,8 @@ def add_details(module, nodes, hardware, history):
                                      microversion=DETAIL_MICROVERSION, node=name, missing=None)
             node['inventory'] = redact(stored.get('inventory')) if stored else None
             node['hardware'] = summarize_inventory(stored)
+            # the flag Ironic's API adds to what it stores for a node it enrolled itself (auto-discovery)
+            node['discovered'] = bool(((stored or {}).get('plugin_data') or {}).get('auto_discovered'))
         if history:
             events = client.get_json('read the history of', '/nodes/%s/history' % node['uuid'],
                                      microversion=DETAIL_MICROVERSION, params={'detail': 'True'}, node=name,

@@ -169,6 +169,10 @@ def engine_vars(base: Path, port: int) -> dict:
         'ironic_cloud_name': 'rackops',
         # cost 4 keeps the first authenticated request fast in tests
         'ironic_htpasswd_bcrypt_rounds': 4,
+        # machines no node knows enroll themselves (test_inspect plays their agent); they would boot this
+        'ironic_discovery': True,
+        'ironic_discovery_kernel': 'http://%s:%d/images/ipa.kernel' % (RACK_ADDRESS, BOOT_HTTP_PORT),
+        'ironic_discovery_ramdisk': 'http://%s:%d/images/ipa.initramfs' % (RACK_ADDRESS, BOOT_HTTP_PORT),
         'ironic_config_overrides': {
             # fake power actions hold the node's lock for a moment: lets tests meet HTTP 409
             'fake': {'power_delay': 2},

@@ -7,8 +7,10 @@ import os
 import subprocess
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
+import yaml
 from conftest import ROOT, recap, remove_nodes, run_playbook, run_task, write_inventory
 
 PREFIX = 'insp-'
@@ -186,3 +188,82 @@ def test_agent_inspection_returns_and_checks_the_hardware(engine, enrolled, tmp_
     info = json.loads((tmp_path / 'info.json').read_text())['nodes'][0]
     assert info['inventory']['cpu']['count'] == 4 and info['hardware'] == hardware
     assert isinstance(info['history'], list)
+
+
+def test_a_machine_no_inventory_knows_is_discovered_written_out_and_taken_over(engine, tmp_path):
+    """Discovery: the test posts what an unknown machine's agent would (the session engine has ironic_discovery);
+    Ironic enrolls it, discover.yml writes it out in the contract, and enrolling that inventory, completed,
+    takes the discovered node over instead of creating a second one."""
+    http_root = Path(engine.vars['ironic_http_root'])
+    script = (http_root / 'inspector.ipxe').read_text()
+    assert script.startswith('#!ipxe\n')  # iPXE runs nothing else
+    assert 'kernel --timeout 60000 %s ' % engine.vars['ironic_discovery_kernel'] in script
+    assert 'ipa-inspection-callback-url=%s/v1/continue_inspection ' % engine.endpoint in script
+    assert 'initrd --name agent.ramdisk --timeout 60000 %s ' % engine.vars['ironic_discovery_ramdisk'] in script
+    # Ironic's own boot script (written when its iPXE boot interface loads) falls back to it for unknown MACs
+    assert 'chain inspector.ipxe' in (http_root / 'boot.ipxe').read_text()
+
+    macs = ['52:54:00:e2:00:01', '52:54:00:e2:00:02']
+    posted = agent_inventory(macs, 6144)
+    posted['inventory']['bmc_address'] = '192.0.2.77'  # an address no node of the session engine has
+    posted['inventory']['disks'].append({'name': '/dev/vdb', 'size': 8 << 30, 'model': 'QEMU HARDDISK',
+                                         'serial': 'vd1', 'rotational': True})
+    request = urllib.request.Request(
+        engine.endpoint + '/v1/continue_inspection', data=json.dumps(posted).encode(),
+        headers={'Content-Type': 'application/json', 'X-OpenStack-Ironic-API-Version': '1.84'})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        assert response.status == 202
+        uuid = json.loads(response.read())['node']['uuid']  # as the agent's lookup answers
+    conn = engine.sdk()
+    try:
+        deadline = time.monotonic() + 60  # Ironic stores the data a moment after it answered
+        while conn.baremetal.get('/nodes/%s/inventory' % uuid, microversion='1.81').status_code != 200:
+            assert time.monotonic() < deadline, 'the discovered node has no inventory stored: %s' % (
+                conn.baremetal.get_node(uuid).last_error, )
+            time.sleep(0.5)
+        node = conn.baremetal.get_node(uuid)
+        assert (node.name, node.provision_state, node.driver) == (None, 'enroll', 'manual-management')
+
+        discovered = tmp_path / 'discovered.yml'
+        output = run_playbook(ROOT / 'playbooks/discover.yml', {'rackops_discovered_file': str(discovered)},
+                              env=engine.env)[1]
+        host = 'discovered-52-54-00-e2-00-01'
+        assert '1 discovered machine(s) written to' in output and host in output, output[-3000:]
+        text = discovered.read_text()
+        assert text.startswith('# Machines Ironic discovered (1)')
+        written = yaml.safe_load(text)['all']['children']['baremetal']['hosts']
+        assert list(written) == [host]
+        assert written[host]['baremetal'] == {
+            'bmc': {'driver': 'ipmi', 'address': '192.0.2.77'},
+            'nics': [{'mac': macs[0], 'pxe': True}, {'mac': macs[1]}],
+            # the root disk: the smallest of at least 4 GiB, less Ironic's 1 GiB
+            'properties': {'cpus': 4, 'cpu_arch': 'x86_64', 'memory_mb': 6144, 'local_gb': 7}}
+        assert written[host]['rackops_discovered']['node'] == uuid
+        assert [d['name'] for d in written[host]['rackops_discovered']['disks']] == ['/dev/vda', '/dev/vdb']
+
+        # the operator completes it: a name, the BMC (fake here), interfaces the fake BMC can do
+        server = dict(written[host]['baremetal'], bmc={'driver': 'fake-hardware'},
+                      interfaces={'inspect': 'fake', 'deploy': 'fake', 'boot': 'fake'})
+        name = PREFIX + 'found'
+        inventory = write_inventory(tmp_path / 'inventory.yml', {name: server})
+        output = run_playbook(ROOT / 'playbooks/validate.yml', None, '-i', str(inventory), env=engine.env)[1]
+        assert 'take over node %s, which discovery enrolled' % uuid in output, output[-3000:]
+        assert conn.baremetal.get_node(uuid).name is None  # check mode wrote nothing
+
+        output = run_playbook(ROOT / 'playbooks/enroll.yml', None, '-i', str(inventory), env=engine.env)[1]
+        assert 'take over node %s, which discovery enrolled' % uuid in output, output[-3000:]
+        node = conn.baremetal.get_node(uuid)
+        assert (node.name, node.driver, node.provision_state) == (name, 'fake-hardware', 'manageable')
+        assert node.inspect_interface == 'fake' and node.management_interface == 'fake'
+        holders = {p.node_id for p in conn.baremetal.ports(details=True) if p.address in macs}
+        assert holders == {uuid}, 'a second node was made'
+        assert sorted(p.address for p in conn.baremetal.ports(node=uuid)) == macs
+
+        output = run_playbook(ROOT / 'playbooks/enroll.yml', None, '-i', str(inventory), env=engine.env)[1]
+        assert recap(output).get('changed') == 0, output[-3000:]
+        output = run_playbook(ROOT / 'playbooks/discover.yml', {'rackops_discovered_file': str(discovered)},
+                              env=engine.env)[1]
+        assert '0 discovered machine(s) written to' in output, output[-3000:]
+    finally:
+        conn.baremetal.set_node_maintenance(uuid)
+        conn.baremetal.delete_node(uuid)

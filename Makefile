@@ -15,7 +15,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(BIN):$(PATH)
 
-.PHONY: demo test deps unit sanity lint integration molecule changelog clean
+.PHONY: demo test deps unit sanity lint integration molecule changelog ee clean
 
 deps: $(VENV)/.installed $(LINK)
 
@@ -58,6 +58,14 @@ molecule: deps
 
 changelog: deps
 	antsibull-changelog lint
+
+# The AWX execution environment's build context (execution-environment.yml): the collection's package, then
+# ansible-builder's context in .build/ee/context; building the image itself needs a container registry.
+ee: deps
+	rm -rf .build/ee && mkdir -p .build/ee
+	ansible-galaxy collection build --output-path .build/ee .
+	mv .build/ee/rackops-baremetal-*.tar.gz .build/ee/rackops-baremetal.tar.gz
+	ansible-builder create -f execution-environment.yml -c .build/ee/context
 
 clean:
 	rm -rf .build tests/output

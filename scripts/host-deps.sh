@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Install the system packages `make demo` and `make test` need (bindep.txt,
-# profile "test"), on Debian/Ubuntu. Idempotent; quiet when all are present.
+# Install the system packages `make demo` and `make test` need (bindep.txt:
+# Debian's, of profile "test" or of none), on Debian/Ubuntu. Idempotent; quiet when all are present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=$(awk '/^[a-z0-9]/ && /test/ {print $1}' bindep.txt)
+packages=$(awk '/^[a-z0-9]/ && /platform:dpkg/ && (/[ []test[] ]/ || /\[platform:dpkg\]/) {print $1}' bindep.txt)
 missing=()
 for pkg in $packages; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
+import sys
 
 import pytest
+import yaml
 from conftest import ROOT, recap, write_inventory
 
 PREFIX = 'pkg-'
@@ -110,3 +113,75 @@ def test_the_playbooks_run_by_fqcn_from_the_package_and_report_where_the_run_sta
     assert {n['provision_state'] for n in json.loads((reports / 'undeploy.json').read_text())['nodes']} == {'available'}
     # nothing was written into the installed collection
     assert set(package['home'].rglob('*')) == before
+
+
+def test_the_execution_environment_context_brings_the_package_and_its_requirements(package, tmp_path):
+    """ansible-builder create, as `make ee` runs it, on the package; then the image build's own steps that need no
+    container: its galaxy install from the context and its introspection of what got installed."""
+    shutil.copy(ROOT / 'execution-environment.yml', tmp_path)
+    (tmp_path / '.build/ee').mkdir(parents=True)
+    shutil.copy(package['tarball'], tmp_path / '.build/ee/rackops-baremetal.tar.gz')
+    created = subprocess.run(['ansible-builder', 'create', '-f', str(tmp_path / 'execution-environment.yml'),
+                              '-c', str(tmp_path / 'context')], capture_output=True, text=True, check=False)
+    assert created.returncode == 0, created.stdout + created.stderr
+    build = tmp_path / 'context/_build'
+    assert yaml.safe_load((build / 'requirements.yml').read_text()) == {
+        'collections': [{'name': 'collections/rackops-baremetal.tar.gz', 'type': 'file'}]}
+    assert (build / 'collections/rackops-baremetal.tar.gz').read_bytes() == package['tarball'].read_bytes()
+    containerfile = (tmp_path / 'context/Dockerfile').read_text()
+    assert 'quay.io/centos/centos:stream9' in containerfile and 'ansible-core>=2.19,<2.21' in containerfile
+
+    # the galaxy stage: the collection from the context's requirements.yml, in the build's working directory,
+    # into collections of its own (with no other copy of the collection in sight)
+    collections = tmp_path / 'ee-collections'
+    installed = subprocess.run(['ansible-galaxy', 'collection', 'install', '-r', 'requirements.yml',
+                                '--collections-path', str(collections)], cwd=build, capture_output=True, text=True,
+                               check=False, env=dict(package['env'], ANSIBLE_COLLECTIONS_PATH=str(collections)))
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    assert (collections / 'ansible_collections/rackops/baremetal/meta/execution-environment.yml').is_file()
+    # the builder stage: what the installed collection declares (meta/execution-environment.yml)
+    pip, bindep = tmp_path / 'ee-requirements.txt', tmp_path / 'ee-bindep.txt'
+    introspected = subprocess.run(
+        [sys.executable, str(build / 'scripts/introspect.py'), 'introspect', '--write-pip', str(pip),
+         '--write-bindep', str(bindep), str(collections)], capture_output=True, text=True, check=False)
+    assert introspected.returncode == 0, introspected.stdout + introspected.stderr
+    declared = [line for line in (ROOT / 'requirements.txt').read_text().splitlines()
+                if line and not line.startswith('#') and not line.startswith('ansible-core')]  # the image's own
+    assert pip.read_text().splitlines() == ['%s  # from collection rackops.baremetal' % line for line in declared]
+    # config drives are packed on the controller: the image's package manager (rpm) gets xorriso
+    assert 'xorriso [platform:rpm]  # from collection rackops.baremetal' in bindep.read_text().splitlines()
+
+
+def test_ansible_runner_runs_provision_the_way_awx_does(package, engine, tmp_path):
+    """A private data directory as AWX writes one for a job (project, inventory, extra variables, environment)
+    and ansible-runner; the job's status and events are read from its artifacts."""
+    private = tmp_path / 'job'
+    (private / 'project').mkdir(parents=True)
+    (private / 'inventory').mkdir()
+    (private / 'env').mkdir()
+    # AWX runs playbooks of a project: the project's playbook imports the collection's
+    (private / 'project/provision.yml').write_text(
+        '---\n- name: Provision the rack\n  ansible.builtin.import_playbook: rackops.baremetal.provision\n')
+    shutil.copy(package['inventory'], private / 'inventory/hosts.yml')
+    (private / 'env/extravars').write_text(json.dumps({'rackops_cloud': 'rackops', 'rackops_timeout': 300}))
+    (private / 'env/envvars').write_text(json.dumps({
+        k: package['env'][k] for k in ('ANSIBLE_COLLECTIONS_PATH', 'ANSIBLE_CONFIG', 'OS_CLIENT_CONFIG_FILE')}))
+    env = {k: v for k, v in package['env'].items() if k not in ('ANSIBLE_COLLECTIONS_PATH', 'ANSIBLE_CONFIG')}
+    proc = subprocess.run(['ansible-runner', 'run', str(private), '-p', 'provision.yml', '--ident', 'job1'],
+                          capture_output=True, text=True, check=False, env=env, cwd=tmp_path)
+    artifacts = private / 'artifacts/job1'
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
+    assert (artifacts / 'status').read_text() == 'successful'
+    assert (artifacts / 'rc').read_text() == '0'
+    events = [json.loads(path.read_text()) for path in sorted((artifacts / 'job_events').glob('*.json'))]
+    kinds = {event['event'] for event in events}
+    assert {'playbook_on_start', 'runner_on_ok', 'playbook_on_stats'} <= kinds
+    (stats,) = [e['event_data'] for e in events if e['event'] == 'playbook_on_stats']
+    assert stats['ok'] and not stats['failures'] and not stats['dark'], stats
+    # the per-node table, as AWX shows the job's output: event by event
+    table = [e['stdout'] for e in events if e['event'] == 'runner_on_ok' and '%s0' % PREFIX in e.get('stdout', '')
+             and 'active' in e.get('stdout', '')]
+    assert table, [e.get('stdout', '')[-300:] for e in events[-8:]]
+    # the reports are the job's: in the project directory the job ran in, as AWX keeps them per job
+    report = json.loads((private / 'project/rackops-reports/provision.json').read_text())
+    assert sorted(n['name'] for n in report['nodes']) == ['%s%d' % (PREFIX, i) for i in range(COUNT)]

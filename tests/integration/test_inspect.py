@@ -215,6 +215,7 @@ def test_a_machine_no_inventory_knows_is_discovered_written_out_and_taken_over(e
         assert response.status == 202
         uuid = json.loads(response.read())['node']['uuid']  # as the agent's lookup answers
     conn = engine.sdk()
+    made = [uuid]  # removed at the end, whatever happens
     try:
         deadline = time.monotonic() + 60  # Ironic stores the data a moment after it answered
         while conn.baremetal.get('/nodes/%s/inventory' % uuid, microversion='1.81').status_code != 200:
@@ -264,6 +265,18 @@ def test_a_machine_no_inventory_knows_is_discovered_written_out_and_taken_over(e
         output = run_playbook(ROOT / 'playbooks/discover.yml', {'rackops_discovered_file': str(discovered)},
                               env=engine.env)[1]
         assert '0 discovered machine(s) written to' in output, output[-3000:]
+
+        # a nameless node that discovery did not enroll (someone made it by hand) is never taken over
+        other = conn.baremetal.create_node(driver='fake-hardware')
+        made.append(other.id)
+        conn.baremetal.create_port(node_id=other.id, address='52:54:00:e2:00:03')
+        stranger = write_inventory(tmp_path / 'stranger.yml', {PREFIX + 'stranger': dict(
+            server, nics=[{'mac': '52:54:00:e2:00:03'}])})
+        code, output = run_playbook(ROOT / 'playbooks/enroll.yml', None, '-i', str(stranger), env=engine.env,
+                                    expect_ok=False)
+        assert code != 0 and '52:54:00:e2:00:03 is already a port of Ironic node %s' % other.id in output, output[-3000:]
+        assert conn.baremetal.get_node(other.id).name is None
     finally:
-        conn.baremetal.set_node_maintenance(uuid)
-        conn.baremetal.delete_node(uuid)
+        for node in made:
+            conn.baremetal.set_node_maintenance(node)
+            conn.baremetal.delete_node(node)

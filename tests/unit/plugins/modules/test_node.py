@@ -74,3 +74,59 @@ def test_the_rescue_interface_is_valid_without_the_password_a_rescue_brings():
     assert validation_entry('rescue', False, 'rescue_kernel missing') == {'result': False, 'reason': 'rescue_kernel missing'}
     assert validation_entry('deploy', False, missing) == {'result': False, 'reason': missing}
     assert validation_entry('power', True, None) == {'result': True, 'reason': None}
+
+
+class Node:  # what find_discovered reads of an openstacksdk node
+    def __init__(self, uuid, name=None, provision_state='enroll'):
+        self.id, self.name, self.provision_state = uuid, name, provision_state
+
+
+class StoredInventories:  # GET /v1/nodes/<uuid>/inventory, as the client answers it
+    def __init__(self, discovered):
+        self.discovered, self.read = discovered, []
+
+    def get_json(self, _operation, path, **_kwargs):
+        uuid = path.split('/')[2]
+        self.read.append(uuid)
+        return {'inventory': {}, 'plugin_data': {'auto_discovered': True} if uuid in self.discovered else {}}
+
+
+def discovering(servers, nodes, ports, discovered):
+    """A NodeManager after reading ``nodes`` and ``ports`` ({uuid: [MAC]}); nodes in ``discovered`` are flagged."""
+    module = Module()
+    module.client = StoredInventories(discovered)
+    task = NodeManager(module, servers)
+    task.names_by_uuid = {n.id: n.name or n.id for n in nodes}
+    task.by_name = {n.name: n for n in nodes if n.name}
+    task.ports = {uuid: [{'address': mac} for mac in macs] for uuid, macs in ports.items()}
+    task.find_discovered(nodes)
+    return task
+
+
+def test_a_server_takes_over_the_discovered_node_holding_its_macs():
+    found = Node('u-found')
+    task = discovering([server('r1-u01', '52:54:00:00:00:01', '52:54:00:00:00:02')], [found],
+                       {'u-found': ['52:54:00:00:00:01']}, {'u-found'})
+    assert task.by_name == {'r1-u01': found} and task.taken_over == {'r1-u01': 'u-found'}
+    assert task.names_by_uuid['u-found'] == 'r1-u01'  # so its MACs are no conflict
+    assert task.mac_conflicts() == []
+
+
+def test_nodes_not_discovered_named_elsewhere_or_past_enroll_are_not_taken_over():
+    nodes = [Node('u-hand'), Node('u-named', 'old-u02'), Node('u-managed', provision_state='manageable'),
+             Node('u-split-a'), Node('u-split-b')]
+    servers = [server('a', '52:54:00:00:00:01'), server('b', '52:54:00:00:00:02'), server('c', '52:54:00:00:00:03'),
+               server('d', '52:54:00:00:00:04', '52:54:00:00:00:05')]
+    task = discovering(servers, nodes, {'u-hand': ['52:54:00:00:00:01'], 'u-named': ['52:54:00:00:00:02'],
+                                        'u-managed': ['52:54:00:00:00:03'], 'u-split-a': ['52:54:00:00:00:04'],
+                                        'u-split-b': ['52:54:00:00:00:05']},
+                       {'u-named', 'u-managed', 'u-split-a', 'u-split-b'})
+    assert task.taken_over == {} and task.by_name == {'old-u02': nodes[1]}
+    # only the one nameless node in enroll holding all of a server's MACs was asked about
+    assert task.module.client.read == ['u-hand']
+    assert [p.split(': ', 1)[1] for p in task.mac_conflicts()] == [
+        'nics[0].mac: 52:54:00:00:00:01 is already a port of Ironic node u-hand',
+        'nics[0].mac: 52:54:00:00:00:02 is already a port of Ironic node old-u02',
+        'nics[0].mac: 52:54:00:00:00:03 is already a port of Ironic node u-managed',
+        'nics[0].mac: 52:54:00:00:00:04 is already a port of Ironic node u-split-a',
+        'nics[1].mac: 52:54:00:00:00:05 is already a port of Ironic node u-split-b']

@@ -76,14 +76,14 @@ def discovered_host(node):
     nics = [dict({'mac': mac}, **({'pxe': True} if mac == pxe_mac else {})) for mac in macs]
 
     properties = {key: hardware[key] for key in ('cpus', 'cpu_arch', 'memory_mb') if hardware.get(key) is not None}
-    local_gb = (node.get('properties') or {}).get('local_gb')
-    if local_gb in (None, '', 0, '0'):
+    local_gb = int((node.get('properties') or {}).get('local_gb') or 0)
+    if not local_gb:
         # as Ironic's root-device hook would say: the agent's root disk is the smallest of at least 4 GiB, and
         # Ironic keeps 1 GiB of it for partitioning
         sizes = sorted(d['size_gb'] for d in hardware.get('disks') or [] if (d.get('size_gb') or 0) >= 4)
-        local_gb = sizes[0] - 1 if sizes else None
-    if local_gb not in (None, '', 0, '0'):
-        properties['local_gb'] = int(local_gb)
+        local_gb = sizes[0] - 1 if sizes else 0
+    if local_gb:
+        properties['local_gb'] = local_gb
 
     # the agent reads the BMC's address with ipmitool: an IPMI BMC; without one the node keeps its driver
     address = str(inventory.get('bmc_address') or '').strip()

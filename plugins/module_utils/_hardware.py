@@ -11,6 +11,15 @@ from __future__ import annotations
 MINIMUMS = ('cpus', 'memory_mb', 'local_gb')
 
 
+# GET /v1/nodes/<node>/inventory came with API 1.81
+INVENTORY_MICROVERSION = '1.81'
+
+
+def was_discovered(stored):
+    """Did Ironic enroll the node by itself (auto-discovery)? Its API flags what it stores for such a node."""
+    return bool(((stored or {}).get('plugin_data') or {}).get('auto_discovered'))
+
+
 def summarize_inventory(stored):
     """A short summary of Ironic's stored inventory (GET /v1/nodes/<node>/inventory), or None."""
     if not stored:

@@ -204,6 +204,7 @@ concurrency:
 
 from ansible_collections.rackops.baremetal.plugins.module_utils._errors import BaremetalError
 from ansible_collections.rackops.baremetal.plugins.module_utils._fleet import run_phase, run_pipeline
+from ansible_collections.rackops.baremetal.plugins.module_utils._hardware import INVENTORY_MICROVERSION, was_discovered
 from ansible_collections.rackops.baremetal.plugins.module_utils._instance import IMAGE_RECORD_KEY, image_patch, instance_info, runs_image
 from ansible_collections.rackops.baremetal.plugins.module_utils._inventory import (
     HAS_JSONSCHEMA, JSONSCHEMA_IMPORT_ERROR, check_driver_properties, to_ironic, validate_fleet)
@@ -304,10 +305,10 @@ class NodeManager(FleetTask):
             node = unnamed[next(iter(held))]
             try:
                 stored = self.module.client.get_json('read the inventory of', '/nodes/%s/inventory' % node.id,
-                                                     microversion='1.81', node=node.id, missing=None)
+                                                     microversion=INVENTORY_MICROVERSION, node=node.id, missing=None)
             except BaremetalError as exc:
                 self.module.fail(**exc.as_result())
-            if ((stored or {}).get('plugin_data') or {}).get('auto_discovered'):
+            if was_discovered(stored):
                 self.by_name[server['name']] = node
                 self.names_by_uuid[node.id] = server['name']
                 self.taken_over[server['name']] = node.id

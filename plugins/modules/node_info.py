@@ -174,7 +174,7 @@ retries:
 '''
 
 from ansible_collections.rackops.baremetal.plugins.module_utils._fleet import NodeResult, run_phase
-from ansible_collections.rackops.baremetal.plugins.module_utils._hardware import summarize_inventory
+from ansible_collections.rackops.baremetal.plugins.module_utils._hardware import summarize_inventory, was_discovered
 from ansible_collections.rackops.baremetal.plugins.module_utils._module import IronicModule
 from ansible_collections.rackops.baremetal.plugins.module_utils._redact import redact
 
@@ -218,8 +218,7 @@ def add_details(module, nodes, hardware, history):
                                      microversion=DETAIL_MICROVERSION, node=name, missing=None)
             node['inventory'] = redact(stored.get('inventory')) if stored else None
             node['hardware'] = summarize_inventory(stored)
-            # the flag Ironic's API adds to what it stores for a node it enrolled itself (auto-discovery)
-            node['discovered'] = bool(((stored or {}).get('plugin_data') or {}).get('auto_discovered'))
+            node['discovered'] = was_discovered(stored)
         if history:
             events = client.get_json('read the history of', '/nodes/%s/history' % node['uuid'],
                                      microversion=DETAIL_MICROVERSION, params={'detail': 'True'}, node=name,

@@ -121,10 +121,8 @@ def lab(engine, e2e_prebuild):
                'lab_seconds': time.monotonic() - started, 'images_seconds': images_seconds,
                'prebuild_seconds': prebuild_seconds}
     finally:
-        # the rack alone: the site's services go with the machine below (test_absent took them away through
-        # site.yml already, and the machine's files are removed with it), so lab.yml does not take them again
         run_playbook(ROOT / 'playbooks/lab.yml', dict(lab_vars, rackops_lab_state='absent'), '-i', str(site_inventory),
-                     '--limit', 'localhost', expect_ok=False)
+                     expect_ok=False)
         if machine:
             machine.stop()
             print('provisioning host console (last lines):\n' + machine.log.read_text(errors='replace')[-1500:])
